@@ -1,0 +1,1 @@
+"""Pure domain and media logic for Nexus Video: knows nothing of Dagster or HTTP."""

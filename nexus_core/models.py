@@ -1,0 +1,204 @@
+"""The request, scenario and status types shared by the pipeline, the API and the CLI."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Quality(StrEnum):
+    STANDARD = "STANDARD"
+    HD = "HD"
+    ULTRA = "ULTRA"
+
+
+class Resolution(StrEnum):
+    P360 = "360p"
+    P480 = "480p"
+    P720 = "720p"
+    P1080 = "1080p"
+    P2160 = "2160p"
+
+    @property
+    def short_side(self) -> int:
+        return int(self.value.removesuffix("p"))
+
+
+class Aspect(StrEnum):
+    LANDSCAPE = "16:9"
+    PORTRAIT = "9:16"
+    SQUARE = "1:1"
+
+
+class MusicStyle(StrEnum):
+    AMBIENT = "ambient"
+    UPBEAT = "upbeat"
+    CINEMATIC = "cinematic"
+    NONE = "none"
+
+
+class Language(StrEnum):
+    EN = "en"
+    FR = "fr"
+    ES = "es"
+    DE = "de"
+    IT = "it"
+    PT = "pt"
+    EL = "el"
+    RU = "ru"
+
+
+class CameraAngle(StrEnum):
+    WIDE = "wide"
+    CLOSE_UP = "close-up"
+    MEDIUM = "medium"
+    AERIAL = "aerial"
+    LOW_ANGLE = "low-angle"
+    TRACKING = "tracking"
+
+
+class VideoStatus(StrEnum):
+    QUEUED = "QUEUED"
+    PROCESSING = "PROCESSING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (VideoStatus.COMPLETED, VideoStatus.FAILED, VideoStatus.CANCELLED)
+
+
+FrameRate = Literal[24, 25, 30, 60]
+FRAME_RATES: tuple[int, ...] = (24, 25, 30, 60)
+
+MIN_DURATION_S = 5
+MAX_DURATION_S = 600
+MAX_PROMPT_CHARS = 2000
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def strip_control_characters(text: str) -> str:
+    """Drop control and format characters (keeps newlines and tabs as spaces), then strip."""
+    cleaned = _CONTROL.sub("", text.replace("\t", " ").replace("\n", " "))
+    cleaned = "".join(ch for ch in cleaned if unicodedata.category(ch) != "Cf")
+    return cleaned.strip()
+
+
+def _even(value: float) -> int:
+    return max(2, int(round(value / 2.0)) * 2)
+
+
+def frame_size(resolution: Resolution, aspect: Aspect) -> tuple[int, int]:
+    """(width, height) in pixels: the resolution is the short side for every aspect."""
+    short = resolution.short_side
+    if aspect is Aspect.SQUARE:
+        return short, short
+    long = _even(short * 16 / 9)
+    return (long, short) if aspect is Aspect.LANDSCAPE else (short, long)
+
+
+class VideoRequest(BaseModel):
+    """What a person asks for. Every field but the prompt has a sane default."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+
+    prompt: Annotated[str, Field(description="What the video is about (1-2000 characters).")]
+    duration_seconds: Annotated[
+        int, Field(ge=MIN_DURATION_S, le=MAX_DURATION_S, description="Length of the video in seconds.")
+    ] = 30
+    quality: Quality = Quality.HD
+    resolution: Resolution = Resolution.P720
+    aspect: Aspect = Aspect.LANDSCAPE
+    frame_rate: FrameRate = 30
+    music_style: MusicStyle = MusicStyle.AMBIENT
+    voice: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.+-]+$")] = "default"
+    language: Language = Language.EN
+
+    @field_validator("prompt", mode="before")
+    @classmethod
+    def _clean_prompt(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        cleaned = strip_control_characters(value)
+        if not cleaned:
+            raise ValueError("prompt must contain at least 1 visible character")
+        if len(cleaned) > MAX_PROMPT_CHARS:
+            raise ValueError(f"prompt must be at most {MAX_PROMPT_CHARS} characters (got {len(cleaned)})")
+        return cleaned
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return frame_size(self.resolution, self.aspect)
+
+    def seed(self, video_id: str, salt: str = "") -> int:
+        """A stable 32-bit seed for this video (and an optional salt such as a scene number)."""
+        import hashlib
+
+        digest = hashlib.sha256(f"{video_id}:{salt}".encode()).digest()
+        return int.from_bytes(digest[:4], "big")
+
+
+class Scene(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    scene_number: Annotated[int, Field(ge=1)]
+    duration_seconds: Annotated[float, Field(gt=0, le=MAX_DURATION_S)]
+    description: Annotated[str, Field(min_length=1, max_length=2000)]
+    visual_elements: Annotated[list[str], Field(min_length=1, max_length=20)]
+    dialogue: Annotated[str, Field(max_length=4000)] = ""
+    camera_angle: CameraAngle = CameraAngle.WIDE
+    lighting: Annotated[str, Field(min_length=1, max_length=200)] = "natural"
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    scenes: Annotated[list[Scene], Field(min_length=1, max_length=200)]
+
+    @model_validator(mode="after")
+    def _numbered_in_order(self) -> Scenario:
+        numbers = [s.scene_number for s in self.scenes]
+        if numbers != list(range(1, len(numbers) + 1)):
+            raise ValueError(f"scene_number must run 1..{len(numbers)} in order, got {numbers}")
+        return self
+
+    @property
+    def duration_seconds(self) -> float:
+        return sum(s.duration_seconds for s in self.scenes)
+
+
+def allowed_values(field: str) -> list[str]:
+    """The allowed values of an enumerated request field, for error messages and docs."""
+    enums: dict[str, list[str]] = {
+        "quality": [q.value for q in Quality],
+        "resolution": [r.value for r in Resolution],
+        "aspect": [a.value for a in Aspect],
+        "frame_rate": [str(f) for f in FRAME_RATES],
+        "music_style": [m.value for m in MusicStyle],
+        "language": [lang.value for lang in Language],
+    }
+    return enums.get(field, [])
+
+
+def describe_validation_error(exc: Exception) -> list[tuple[str, str]]:
+    """(field, message) pairs from a pydantic ValidationError; enum messages list the allowed values."""
+    from pydantic import ValidationError
+
+    if not isinstance(exc, ValidationError):
+        return [("", str(exc))]
+    out: list[tuple[str, str]] = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err.get("loc", ())) or "request"
+        message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        allowed = allowed_values(field)
+        if allowed and not any(f"'{v}'" in message or f" {v}" in message for v in allowed):
+            message = f"{message} (allowed: {', '.join(allowed)})"
+        out.append((field, message))
+    return out

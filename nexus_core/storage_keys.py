@@ -1,0 +1,68 @@
+"""The object-store key scheme, in one place: videos/{video_id}/{phase}/..."""
+
+from __future__ import annotations
+
+import re
+
+_VIDEO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+def check_video_id(video_id: str) -> str:
+    """Return the id if it is safe as a partition key and a path segment, else raise ValueError."""
+    if not _VIDEO_ID.match(video_id):
+        raise ValueError(f"invalid video id {video_id!r}: use 1-64 letters, digits, '_' or '-'")
+    return video_id
+
+
+def video_prefix(video_id: str) -> str:
+    return f"videos/{check_video_id(video_id)}/"
+
+
+def scenario(video_id: str) -> str:
+    return f"{video_prefix(video_id)}script/scenario.json"
+
+
+def scene_image(video_id: str, scene_number: int) -> str:
+    return f"{video_prefix(video_id)}assets/images/scene_{scene_number:03d}.png"
+
+
+def voice_clip(video_id: str, scene_number: int) -> str:
+    return f"{video_prefix(video_id)}assets/voice/scene_{scene_number:03d}.wav"
+
+
+def music_bed(video_id: str) -> str:
+    return f"{video_prefix(video_id)}assets/music/bed.wav"
+
+
+def manifest(video_id: str, phase: str) -> str:
+    """Each phase writes one manifest.json listing its keys, checksums and figures."""
+    return f"{video_prefix(video_id)}{phase}/manifest.json"
+
+
+def scene_clip(video_id: str, scene_number: int) -> str:
+    return f"{video_prefix(video_id)}compositing/scene_{scene_number:03d}.mp4"
+
+
+def master(video_id: str) -> str:
+    return f"{video_prefix(video_id)}rendering/master.mp4"
+
+
+def master_audio(video_id: str) -> str:
+    return f"{video_prefix(video_id)}rendering/mix.m4a"
+
+
+def rendition(video_id: str, name: str) -> str:
+    return f"{video_prefix(video_id)}encoding/{name}.mp4"
+
+
+def captions(video_id: str, ext: str) -> str:
+    return f"{video_prefix(video_id)}encoding/captions.{ext}"
+
+
+def published(video_id: str, name: str) -> str:
+    """Final, user-facing files: video.mp4, video.h265.mp4, captions.srt, captions.vtt."""
+    return f"{video_prefix(video_id)}{name}"
+
+
+def thumbnail(video_id: str, index: int) -> str:
+    return f"{video_prefix(video_id)}thumbnails/thumb_{index}.jpg"
