@@ -202,3 +202,25 @@ def describe_validation_error(exc: Exception) -> list[tuple[str, str]]:
             message = f"{message} (allowed: {', '.join(allowed)})"
         out.append((field, message))
     return out
+
+
+class WordTiming(BaseModel):
+    """When one spoken word starts and ends, in seconds from the start of its voice clip."""
+
+    model_config = ConfigDict(frozen=True)
+
+    word: str
+    start_s: float
+    end_s: float
+
+
+class VoiceClip(BaseModel):
+    """A synthesized voice line: its measured duration and, when the provider gives them, word timings."""
+
+    model_config = ConfigDict(frozen=True)
+
+    duration_s: float
+    sample_rate: int
+    words: list[WordTiming] = Field(default_factory=list)
+    provider: str = ""
+
