@@ -91,7 +91,7 @@ def strip_control_characters(text: str) -> str:
 
 
 def _even(value: float) -> int:
-    return max(2, int(round(value / 2.0)) * 2)
+    return max(2, round(value / 2.0) * 2)
 
 
 def frame_size(resolution: Resolution, aspect: Aspect) -> tuple[int, int]:

@@ -1,0 +1,32 @@
+"""The one Definitions of the pipeline: assets of the six phases, the check, jobs and resources."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from nexus_assets import compositing, encoding, finalization, rendering, scene_assets, script
+from nexus_assets.jobs import make_video
+from nexus_core.settings import NexusSettings
+from resources import resources_for
+
+PHASE_MODULES = (script, scene_assets, compositing, rendering, encoding, finalization)
+
+
+def build_definitions(settings: NexusSettings | None = None) -> dg.Definitions:
+    """Definitions for the configured environment; settings are read here, when the code loads."""
+    settings = settings or NexusSettings()
+    return dg.Definitions(
+        assets=dg.load_assets_from_modules(list(PHASE_MODULES)),
+        jobs=[make_video],
+        resources=resources_for(settings.environment, settings),
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions()
+
+
+def make_video_job() -> dg.JobDefinition:
+    """The make_video job, reconstructable by module and name (the CLI runs it in the instance)."""
+    return build_definitions().resolve_job_def(make_video.name)

@@ -1,0 +1,74 @@
+"""Phase 5, encoding: MP4 renditions from the one preset table, plus SRT and WebVTT captions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+from nexus_core.media.ffmpeg_args import build_rendition_args
+from nexus_core.media.probe import probe
+from nexus_core.media.subtitles import Cue, to_srt, to_vtt
+from resources.catalog import CatalogResource
+
+from nexus_assets.manifests import load_manifest
+from nexus_assets.partitions import videos_partitions
+from nexus_assets.phases import phase_run
+from nexus_core import storage_keys as keys
+from nexus_core.media.presets import master_preset, presets_for
+from nexus_core.media.runner import run_ffmpeg
+from resources.pipeline import PipelineConfig
+from resources.storage import ObjectStore
+
+
+def timeline_cues(clips: list[dict[str, Any]]) -> list[Cue]:
+    """Every scene's cues on the video's timeline, in order."""
+    ordered = sorted(clips, key=lambda c: c["scene_number"])
+    return [Cue(c["start_s"], c["end_s"], tuple(c["lines"])) for clip in ordered for c in clip["cues"]]
+
+
+@dg.asset(
+    partitions_def=videos_partitions, group_name="encoding", kinds={"ffmpeg"},
+    deps=["master", "composited_scenes"],
+)
+def renditions(
+    context: dg.AssetExecutionContext,
+    catalog: CatalogResource,
+    store: ObjectStore,
+    pipeline: PipelineConfig,
+) -> dg.MaterializeResult:
+    """H.264 for every quality, H.265 too for ULTRA; faststart MP4s and caption files."""
+    cat = catalog.catalog()
+    video_id = context.partition_key
+    with phase_run(context, cat, "renditions") as run, pipeline.workdir(video_id, "encode") as work:
+        request = cat.get_request(video_id)
+        master_entry = load_manifest(store, video_id, "rendering")
+        cues = timeline_cues(load_manifest(store, video_id, "compositing")["items"])
+        presets = presets_for(request.quality)
+        made: list[dict[str, Any]] = []
+        with store.local_copy(master_entry["key"], work) as master_path:
+            for index, preset in enumerate(presets):
+                out = work / f"{preset.name}.mp4"
+                base, share = index / len(presets), 1 / len(presets)
+                run_ffmpeg(
+                    build_rendition_args(master_path, preset, out, master=master_preset(request.quality)),
+                    duration_s=float(master_entry["duration_s"]),
+                    progress=lambda f, base=base, share=share: run.progress(base + share * f),
+                )
+                info = probe(out)
+                key = keys.rendition(video_id, preset.name)
+                made.append({"name": preset.name, "key": key, "codec": info.video_codec,
+                             "bytes": store.put_file(key, out, content_type="video/mp4"),
+                             "duration_s": info.duration_s, "crf": preset.crf, "preset": preset.preset})
+        captions = {}
+        for ext, text in (("srt", to_srt(cues)), ("vtt", to_vtt(cues))):
+            captions[ext] = keys.captions(video_id, ext)
+            store.put_bytes(captions[ext], text.encode(), content_type="text/vtt" if ext == "vtt" else "text/plain")
+        store.put_json(keys.manifest(video_id, "encoding"), {"items": made, "captions": captions})
+    return dg.MaterializeResult(
+        metadata={
+            "renditions": dg.MetadataValue.json(made),
+            "codecs": ", ".join(m["codec"] for m in made),
+            "total_bytes": sum(int(m["bytes"]) for m in made),
+            "caption_cues": len(cues),
+        }
+    )

@@ -1,0 +1,70 @@
+"""The six phases, the assets in each, and the catalog bookkeeping every asset shares."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import dagster as dg
+
+from nexus_core.catalog import Catalog
+
+PHASE_ASSETS: dict[str, tuple[str, ...]] = {
+    "script": ("scenario",),
+    "assets": ("scene_images", "voiceover", "music_bed"),
+    "compositing": ("composited_scenes",),
+    "rendering": ("master",),
+    "encoding": ("renditions",),
+    "finalization": ("published_video",),
+}
+ASSET_PHASE: dict[str, str] = {asset: phase for phase, assets in PHASE_ASSETS.items() for asset in assets}
+
+
+class PhaseFailed(Exception):
+    """A phase could not produce its output; the message is what the person sees."""
+
+
+@dataclass
+class PhaseRun:
+    """Handed to an asset body: report percent done inside the phase."""
+
+    catalog: Catalog
+    video_id: str
+    phase: str
+    started: float
+
+    def progress(self, fraction: float) -> None:
+        self.catalog.report_progress(self.video_id, phase=self.phase, percent=100.0 * fraction)
+
+    def progress_of(self, total: int) -> Callable[[], None]:
+        """A thread-safe 'one more item done' callback for total items."""
+        import threading
+
+        lock = threading.Lock()
+        done = [0]
+
+        def tick() -> None:
+            with lock:
+                done[0] += 1
+                self.progress(done[0] / max(1, total))
+
+        return tick
+
+
+@contextmanager
+def phase_run(context: dg.AssetExecutionContext, catalog: Catalog, asset_name: str) -> Iterator[PhaseRun]:
+    """Mark the phase started, time it, and mark the video FAILED with the reason if the body raises."""
+    video_id = context.partition_key
+    phase = ASSET_PHASE[asset_name]
+    catalog.start_phase(video_id, phase=phase)
+    run = PhaseRun(catalog=catalog, video_id=video_id, phase=phase, started=time.monotonic())
+    try:
+        yield run
+    except Exception as exc:
+        reason = f"{asset_name}: {exc}"
+        catalog.mark_failed(video_id, error=reason, phase=phase)
+        context.log.error(reason)
+        raise
+    catalog.finish_phase(video_id, phase=asset_name, seconds=round(time.monotonic() - run.started, 3))

@@ -1,0 +1,159 @@
+"""Phase 2, assets: a background image and a voice line per scene, and one music bed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cv2
+import dagster as dg
+from nexus_core.media.timeline import VOICE_LEAD_S
+from resources.catalog import CatalogResource
+from resources.image_generator import ImageGenerator
+from resources.music import MusicProvider
+from resources.voice import VoiceSynth
+
+from nexus_assets.manifests import (
+    load_manifest,
+    load_scenario,
+    parallel_map,
+    reusable_entries,
+    save_items_manifest,
+)
+from nexus_assets.partitions import videos_partitions
+from nexus_assets.phases import phase_run
+from nexus_core import storage_keys as keys
+from nexus_core.hashing import stable_hash
+from nexus_core.models import MusicStyle, Scene
+from resources.pipeline import PipelineConfig
+from resources.storage import ObjectStore, file_sha256
+
+VOICE_TAIL_S = 0.25
+
+
+@dg.asset(partitions_def=videos_partitions, group_name="assets", kinds={"python"}, deps=["scenario"])
+def scene_images(
+    context: dg.AssetExecutionContext,
+    catalog: CatalogResource,
+    store: ObjectStore,
+    image_generator: ImageGenerator,
+    pipeline: PipelineConfig,
+) -> dg.MaterializeResult:
+    """One background image per scene at the output size."""
+    cat = catalog.catalog()
+    video_id = context.partition_key
+    with phase_run(context, cat, "scene_images") as run, pipeline.workdir(video_id, "images") as work:
+        request = cat.get_request(video_id)
+        scenario = load_scenario(store, video_id)
+        reuse = reusable_entries(store, load_manifest(store, video_id, "assets/images", required=False))
+        tick = run.progress_of(len(scenario.scenes))
+        provider = type(image_generator).__name__
+
+        def make(scene: Scene) -> dict[str, Any]:
+            input_hash = stable_hash(scene, request.size, provider, video_id)
+            if input_hash in reuse:
+                tick()
+                return {**reuse[input_hash], "reused": True}
+            seed = request.seed(video_id, f"image-{scene.scene_number}")
+            rgb = image_generator.generate(scene, seed=seed, size=request.size)
+            path = work / f"scene_{scene.scene_number:03d}.png"
+            cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+            key = keys.scene_image(video_id, scene.scene_number)
+            size = store.put_file(key, path, content_type="image/png")
+            tick()
+            return {"scene_number": scene.scene_number, "key": key, "bytes": size,
+                    "sha256": file_sha256(path), "input_hash": input_hash, "seed": seed}
+
+        items = parallel_map(make, list(scenario.scenes), pipeline.workers)
+        save_items_manifest(store, video_id, "assets/images", items)
+    width, height = request.size
+    return dg.MaterializeResult(
+        metadata={
+            "images": len(items),
+            "width": width,
+            "height": height,
+            "reused": sum(1 for i in items if i.get("reused")),
+            "total_bytes": sum(int(i["bytes"]) for i in items),
+            "generator": provider,
+            "keys": dg.MetadataValue.json([i["key"] for i in items]),
+        }
+    )
+
+
+@dg.asset(partitions_def=videos_partitions, group_name="assets", kinds={"python"}, deps=["scenario"])
+def voiceover(
+    context: dg.AssetExecutionContext,
+    catalog: CatalogResource,
+    store: ObjectStore,
+    voice: VoiceSynth,
+    pipeline: PipelineConfig,
+) -> dg.MaterializeResult:
+    """The narration per scene, with its measured duration (and word timings when the voice gives them)."""
+    cat = catalog.catalog()
+    video_id = context.partition_key
+    with phase_run(context, cat, "voiceover") as run, pipeline.workdir(video_id, "voice") as work:
+        request = cat.get_request(video_id)
+        scenario = load_scenario(store, video_id)
+        reuse = reusable_entries(store, load_manifest(store, video_id, "assets/voice", required=False))
+        tick = run.progress_of(len(scenario.scenes))
+        provider = type(voice).__name__
+
+        def speak(scene: Scene) -> dict[str, Any]:
+            max_s = max(0.5, scene.duration_seconds - VOICE_LEAD_S - VOICE_TAIL_S)
+            input_hash = stable_hash(scene.dialogue, request.language, request.voice, provider, max_s)
+            if input_hash in reuse:
+                tick()
+                return {**reuse[input_hash], "reused": True}
+            path = work / f"scene_{scene.scene_number:03d}.wav"
+            clip = voice.synthesize(
+                scene.dialogue, language=request.language, voice=request.voice, out_path=path, max_seconds=max_s
+            )
+            key = keys.voice_clip(video_id, scene.scene_number)
+            size = store.put_file(key, path, content_type="audio/wav")
+            tick()
+            return {"scene_number": scene.scene_number, "key": key, "bytes": size, "input_hash": input_hash,
+                    "duration_s": clip.duration_s, "words": [w.model_dump() for w in clip.words],
+                    "provider": clip.provider or provider}
+
+        items = parallel_map(speak, list(scenario.scenes), pipeline.workers)
+        save_items_manifest(store, video_id, "assets/voice", items)
+    return dg.MaterializeResult(
+        metadata={
+            "clips": len(items),
+            "speech_s": round(sum(float(i["duration_s"]) for i in items), 2),
+            "reused": sum(1 for i in items if i.get("reused")),
+            "provider": provider,
+            "durations_s": dg.MetadataValue.json({i["scene_number"]: round(i["duration_s"], 2) for i in items}),
+        }
+    )
+
+
+@dg.asset(partitions_def=videos_partitions, group_name="assets", kinds={"python"}, deps=["scenario"])
+def music_bed(
+    context: dg.AssetExecutionContext,
+    catalog: CatalogResource,
+    store: ObjectStore,
+    music: MusicProvider,
+    pipeline: PipelineConfig,
+) -> dg.MaterializeResult:
+    """One music bed for the whole video, in the requested style (none for 'none')."""
+    cat = catalog.catalog()
+    video_id = context.partition_key
+    with phase_run(context, cat, "music_bed") as run, pipeline.workdir(video_id, "music") as work:
+        request = cat.get_request(video_id)
+        scenario = load_scenario(store, video_id)
+        duration = scenario.duration_seconds
+        entry: dict[str, Any] = {"style": request.music_style.value, "key": None, "duration_s": duration}
+        if request.music_style is not MusicStyle.NONE:
+            path = work / "bed.wav"
+            seed = request.seed(video_id, "music")
+            made = music.compose(request.music_style, duration_s=duration, seed=seed, out_path=Path(path))
+            if made is not None:
+                key = keys.music_bed(video_id)
+                entry |= {"key": key, "bytes": store.put_file(key, made, content_type="audio/wav"), "seed": seed}
+        store.put_json(keys.manifest(video_id, "assets/music"), entry)
+        run.progress(1.0)
+    return dg.MaterializeResult(
+        metadata={"style": entry["style"], "duration_s": round(duration, 2), "key": entry["key"] or "none",
+                  "provider": type(music).__name__}
+    )

@@ -1,0 +1,67 @@
+"""Phase 1, script: the scenario, and the blocking check that guards everything downstream."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import dagster as dg
+from nexus_core.scenario_check import check_scenario
+from resources.catalog import CatalogResource
+from resources.script_writer import ScriptWriter
+
+from nexus_assets.partitions import videos_partitions
+from nexus_assets.phases import PhaseFailed, phase_run
+from nexus_core import storage_keys as keys
+from resources.storage import ObjectStore
+
+SCENARIO_CHECK = "scenario_is_valid"
+
+
+@dg.asset(
+    partitions_def=videos_partitions,
+    group_name="script",
+    kinds={"python"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            SCENARIO_CHECK,
+            asset="scenario",
+            blocking=True,
+            description="Schema, scene durations summing to the request, dialogue speakable in time.",
+        )
+    ],
+)
+def scenario(
+    context: dg.AssetExecutionContext,
+    catalog: CatalogResource,
+    store: ObjectStore,
+    script_writer: ScriptWriter,
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """The scenario: title and scenes (description, visuals, dialogue, camera, lighting, duration)."""
+    cat = catalog.catalog()
+    video_id = context.partition_key
+    with phase_run(context, cat, "scenario") as run:
+        request = cat.get_request(video_id)
+        result = script_writer.write(request, video_id=video_id)
+        problems = check_scenario(result, request)
+        key = keys.scenario(video_id)
+        store.put_json(key, result.model_dump(mode="json"))
+        run.progress(1.0)
+        yield dg.MaterializeResult(
+            metadata={
+                "title": result.title,
+                "scenes": len(result.scenes),
+                "duration_s": round(result.duration_seconds, 3),
+                "dialogue_words": sum(len(s.dialogue.split()) for s in result.scenes),
+                "writer": script_writer.provider_name(),
+                "key": key,
+                "scenario": dg.MetadataValue.json(result.model_dump(mode="json")),
+            }
+        )
+        yield dg.AssetCheckResult(
+            check_name=SCENARIO_CHECK,
+            passed=not problems,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"problems": dg.MetadataValue.json(problems)},
+        )
+        if problems:
+            raise PhaseFailed("scenario check failed: " + "; ".join(problems))

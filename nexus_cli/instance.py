@@ -1,0 +1,33 @@
+"""The local Dagster instance the CLI and the UI share: DAGSTER_HOME and its dagster.yaml."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import dagster as dg
+
+from nexus_core.settings import NexusSettings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def project_file(name: str) -> Path:
+    """A file at the project root (dagster.yaml, workspace.yaml), found from the source checkout."""
+    path = PROJECT_ROOT / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{name} not found next to the nexus package (looked in {PROJECT_ROOT})")
+    return path
+
+
+def prepare_instance(settings: NexusSettings) -> dg.DagsterInstance:
+    """Point DAGSTER_HOME at the local instance (creating it from dagster.yaml) and open it."""
+    home = settings.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    target = home / "dagster.yaml"
+    source = project_file("dagster.yaml")
+    if not target.exists() or target.read_bytes() != source.read_bytes():
+        shutil.copyfile(source, target)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return dg.DagsterInstance.get()

@@ -1,0 +1,141 @@
+"""`nexus`: generate a video, open the Dagster UI, reprocess videos with a backfill."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+from rich.console import Console
+
+from nexus_core.models import (
+    FRAME_RATES,
+    Aspect,
+    Language,
+    MusicStyle,
+    Quality,
+    Resolution,
+    VideoRequest,
+    VideoStatus,
+    describe_validation_error,
+)
+from nexus_core.settings import NexusSettings
+
+CLI_FLAGS = {
+    "prompt": "prompt",
+    "duration_seconds": "--duration",
+    "frame_rate": "--fps",
+    "music_style": "--music",
+    "quality": "--quality",
+    "resolution": "--resolution",
+    "aspect": "--aspect",
+    "language": "--language",
+    "voice": "--voice",
+}
+PHASES = ("script", "assets", "compositing", "rendering", "encoding", "finalization")
+
+
+def _values(enum: type) -> str:
+    return ", ".join(e.value for e in enum)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nexus", description="Nexus Video: a prompt in, a finished MP4 out.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="make a video from a prompt (runs the six phases in Dagster)")
+    gen.add_argument("prompt", help="what the video is about")
+    gen.add_argument("--duration", type=int, default=30, help="seconds, 5-600 (default 30)")
+    gen.add_argument("--quality", default="HD", help=f"{_values(Quality)} (default HD)")
+    gen.add_argument("--resolution", default="720p", help=f"short side: {_values(Resolution)} (default 720p)")
+    gen.add_argument("--aspect", default="16:9", help=f"{_values(Aspect)} (default 16:9)")
+    gen.add_argument("--fps", default="30", help=f"{', '.join(map(str, FRAME_RATES))} (default 30)")
+    gen.add_argument("--music", default="ambient", help=f"{_values(MusicStyle)} (default ambient)")
+    gen.add_argument("--language", default="en", help=f"{_values(Language)} (default en)")
+    gen.add_argument("--voice", default="default", help="voice name (default: the language's default voice)")
+
+    ui = sub.add_parser("ui", help="start the Dagster UI and daemon on 127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+
+    back = sub.add_parser("backfill", help="re-materialize a phase and everything downstream for chosen videos")
+    back.add_argument("--phase", required=True, choices=PHASES)
+    back.add_argument("--status", choices=[s.value for s in VideoStatus], help="only videos in this status")
+    back.add_argument("--since", help="only videos created on or after this date (YYYY-MM-DD)")
+    back.add_argument("--video", action="append", dest="videos", metavar="ID", help="a video id (repeatable)")
+    back.add_argument("--wait", action="store_true", help="wait until the backfill finishes (needs the daemon)")
+    back.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait with --wait")
+    return parser
+
+
+def parse_request(args: argparse.Namespace) -> VideoRequest:
+    fps: object = int(args.fps) if str(args.fps).isdigit() else args.fps
+    return VideoRequest(
+        prompt=args.prompt, duration_seconds=args.duration, quality=args.quality.upper(),
+        resolution=args.resolution.lower(), aspect=args.aspect, frame_rate=fps,
+        music_style=args.music.lower(), language=args.language.lower(), voice=args.voice,
+    )
+
+
+def parse_since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise SystemExit(f"nexus backfill: --since {value!r} is not a date (use YYYY-MM-DD)") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console(stderr=False)
+    settings = NexusSettings()
+    if args.command == "generate":
+        try:
+            request = parse_request(args)
+        except ValidationError as exc:
+            for field, message in describe_validation_error(exc):
+                console.print(f"[red]error[/]: {CLI_FLAGS.get(field, field)}: {message}")
+            return 2
+        from nexus_cli.generate import generate
+
+        return generate(settings, request, console)
+    if args.command == "ui":
+        from nexus_cli.instance import prepare_instance
+        from nexus_cli.ui import run_ui
+
+        prepare_instance(settings)
+        return run_ui(port=args.port)
+    if args.command == "backfill":
+        return _backfill(args, settings, console)
+    return 2
+
+
+def _backfill(args: argparse.Namespace, settings: NexusSettings, console: Console) -> int:
+    from nexus_cli.backfill import NothingToBackfill, launch_backfill, select_videos, wait_for_backfill
+    from nexus_cli.instance import prepare_instance
+    from nexus_core.catalog import Catalog
+
+    instance = prepare_instance(settings)
+    try:
+        ids = select_videos(
+            Catalog(settings.catalog_url), status=VideoStatus(args.status) if args.status else None,
+            since=parse_since(args.since), video_ids=args.videos,
+        )
+    except NothingToBackfill as exc:
+        console.print(f"[red]error[/]: {exc}")
+        return 2
+    backfill_id = launch_backfill(instance, phase=args.phase, video_ids=ids)
+    console.print(f"backfill {backfill_id}: phase {args.phase} and downstream for {len(ids)} video(s)")
+    console.print("it runs in the Dagster daemon (`nexus ui` starts one); see the UI's Backfills page")
+    if args.wait:
+        status = wait_for_backfill(instance, backfill_id, timeout_s=args.timeout)
+        console.print(f"backfill {backfill_id}: {status.value}")
+        return 0 if status.value in ("COMPLETED", "COMPLETED_SUCCESS") else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""The command line: bad requests get a clear message naming the field and the allowed values."""
+
+from __future__ import annotations
+
+import pytest
+
+from nexus_cli.main import main
+from nexus_core.catalog import Catalog
+from nexus_core.settings import NexusSettings
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--quality", "SUPER"], ["--quality", "STANDARD", "HD", "ULTRA"]),
+        (["--resolution", "1k"], ["--resolution", "360p", "2160p"]),
+        (["--fps", "29"], ["--fps", "24", "60"]),
+        (["--aspect", "4:3"], ["--aspect", "16:9", "9:16", "1:1"]),
+        (["--music", "jazz"], ["--music", "ambient", "cinematic", "none"]),
+        (["--language", "xx"], ["--language", "en", "fr"]),
+        (["--duration", "3"], ["--duration", "5"]),
+        (["--duration", "601"], ["--duration", "600"]),
+    ],
+)
+def test_bad_values_are_refused_with_the_allowed_values(
+    nexus_settings: NexusSettings, capsys: pytest.CaptureFixture[str], args: list[str], expected: list[str]
+) -> None:
+    before = len(Catalog(nexus_settings.catalog_url).list_videos())
+    assert main(["generate", "a prompt", *args]) == 2
+    out = capsys.readouterr().out
+    for word in expected:
+        assert word in out
+    assert len(Catalog(nexus_settings.catalog_url).list_videos()) == before
+
+
+def test_prompt_of_only_control_characters_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["generate", "\x00\x07 \x1b"]) == 2
+    assert "prompt" in capsys.readouterr().out
+
+
+def test_overlong_prompt_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["generate", "x" * 2001]) == 2
+    assert "2000" in capsys.readouterr().out
+
+
+def test_backfill_with_no_matching_video_says_so(
+    nexus_settings: NexusSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["backfill", "--phase", "encoding", "--video", "doesnotexist"]) == 2
+    assert "unknown video" in capsys.readouterr().out
+
+
+def test_unknown_phase_is_refused() -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["backfill", "--phase", "nope"])
+    assert exc.value.code == 2
