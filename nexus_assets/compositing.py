@@ -1,6 +1,5 @@
 """Phase 3, compositing: camera motion over each still, crossfades and burned-in subtitles."""
 
-from __future__ import annotations
 
 from typing import Any
 

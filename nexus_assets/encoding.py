@@ -1,6 +1,5 @@
 """Phase 5, encoding: MP4 renditions from the one preset table, plus SRT and WebVTT captions."""
 
-from __future__ import annotations
 
 from typing import Any
 

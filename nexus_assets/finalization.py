@@ -1,6 +1,5 @@
 """Phase 6, finalization: publish under videos/{id}/, thumbnails, and mark the video COMPLETED."""
 
-from __future__ import annotations
 
 import dagster as dg
 from nexus_core.media.ffmpeg_args import build_thumbnail_args, thumbnail_times

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-from nexus_assets.partitions import videos_partitions
 from nexus_assets.phases import PHASE_ASSETS
 
 MAKE_VIDEO_JOB = "make_video"
@@ -12,7 +11,6 @@ MAKE_VIDEO_JOB = "make_video"
 make_video = dg.define_asset_job(
     MAKE_VIDEO_JOB,
     selection=dg.AssetSelection.groups(*PHASE_ASSETS),
-    partitions_def=videos_partitions,
     description="All six phases for one video (one partition).",
 )
 

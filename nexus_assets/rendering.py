@@ -1,6 +1,5 @@
 """Phase 4, rendering: scene clips joined without re-encoding, voice over the ducked music bed."""
 
-from __future__ import annotations
 
 from pathlib import Path
 

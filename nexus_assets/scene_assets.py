@@ -1,6 +1,5 @@
 """Phase 2, assets: a background image and a voice line per scene, and one music bed."""
 
-from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
@@ -47,7 +46,7 @@ def scene_images(
         scenario = load_scenario(store, video_id)
         reuse = reusable_entries(store, load_manifest(store, video_id, "assets/images", required=False))
         tick = run.progress_of(len(scenario.scenes))
-        provider = type(image_generator).__name__
+        provider = image_generator.provider_name()
 
         def make(scene: Scene) -> dict[str, Any]:
             input_hash = stable_hash(scene, request.size, provider, video_id)
@@ -96,7 +95,7 @@ def voiceover(
         scenario = load_scenario(store, video_id)
         reuse = reusable_entries(store, load_manifest(store, video_id, "assets/voice", required=False))
         tick = run.progress_of(len(scenario.scenes))
-        provider = type(voice).__name__
+        provider = voice.provider_name()
 
         def speak(scene: Scene) -> dict[str, Any]:
             max_s = max(0.5, scene.duration_seconds - VOICE_LEAD_S - VOICE_TAIL_S)
@@ -155,5 +154,5 @@ def music_bed(
         run.progress(1.0)
     return dg.MaterializeResult(
         metadata={"style": entry["style"], "duration_s": round(duration, 2), "key": entry["key"] or "none",
-                  "provider": type(music).__name__}
+                  "provider": music.provider_name()}
     )

@@ -1,6 +1,5 @@
 """Phase 1, script: the scenario, and the blocking check that guards everything downstream."""
 
-from __future__ import annotations
 
 from collections.abc import Iterator
 

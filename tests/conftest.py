@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from nexus_cli.instance import prepare_instance
 from nexus_core.settings import NexusSettings
 
 
@@ -21,7 +22,9 @@ def nexus_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NexusSe
     os.environ.pop("NEXUS_DATABASE_URL", None)
     os.environ.pop("NEXUS_STORE_ROOT", None)
     try:
-        yield NexusSettings()
+        settings = NexusSettings()
+        prepare_instance(settings)
+        yield settings
     finally:
         for key, value in saved.items():
             if value is None:

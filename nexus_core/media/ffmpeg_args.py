@@ -1,0 +1,119 @@
+"""ffmpeg command lines as data: pure builders returning the arguments after the ffmpeg binary."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from nexus_core.media.presets import EncoderPreset
+
+GOP_S = 2.0
+# Tuned for slow, smooth zoom/pan over a still (see bench/compositor.py); empty means the preset's defaults.
+X264_PARAMS = ""
+THUMBNAIL_END_MARGIN_S = 0.25
+COLOR_ARGS: tuple[str, ...] = (
+    "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv",
+)
+
+
+def video_encoder_args(preset: EncoderPreset, fps: float | None = None) -> list[str]:
+    """Encoder, quality, pixel format, a GOP of GOP_S seconds (when fps is known) and BT.709 tags."""
+    args = ["-c:v", preset.codec, "-preset", preset.preset, "-crf", str(preset.crf), "-pix_fmt", preset.pix_fmt]
+    if fps:
+        args += ["-g", str(max(1, round(GOP_S * fps)))]
+    if preset.codec == "libx264" and X264_PARAMS:
+        args += ["-x264-params", X264_PARAMS]
+    if preset.codec == "libx265":
+        args += ["-x265-params", "log-level=error"]
+    if preset.is_hevc:
+        args += ["-tag:v", "hvc1"]
+    return [*args, *COLOR_ARGS]
+
+
+def build_clip_encode_args(
+    *, width: int, height: int, fps: int, preset: EncoderPreset, out_path: Path | str
+) -> list[str]:
+    """Raw yuv420p frames on stdin -> one video-only MP4 at the preset's final settings."""
+    return [
+        "-f", "rawvideo", "-pix_fmt", "yuv420p", "-video_size", f"{width}x{height}", "-framerate", str(fps),
+        "-i", "pipe:0",
+        "-an", *video_encoder_args(preset, fps),
+        "-f", "mp4", str(out_path),
+    ]
+
+
+def _concat_quote(path: Path | str) -> str:
+    return "'" + str(Path(path).resolve()).replace("'", "'\\''") + "'"
+
+
+def build_concat_list(paths: Iterable[Path | str]) -> str:
+    """Contents of a concat demuxer list: absolute, single-quoted paths (use with `-safe 0`)."""
+    lines = ["ffconcat version 1.0", *(f"file {_concat_quote(p)}" for p in paths)]
+    return "\n".join(lines) + "\n"
+
+
+def build_master_args(
+    concat_list_path: Path | str, audio_path: Path | str, duration_s: float, out_path: Path | str
+) -> list[str]:
+    """Join the scene clips without re-encoding and add the encoded AAC soundtrack; faststart MP4."""
+    return [
+        "-f", "concat", "-safe", "0", "-i", str(concat_list_path),
+        "-i", str(audio_path),
+        "-map", "0:v:0", "-map", "1:a:0",
+        "-c:v", "copy", "-c:a", "copy",
+        "-t", f"{duration_s:.6f}",
+        "-movflags", "+faststart",
+        "-f", "mp4", str(out_path),
+    ]
+
+
+def same_video_settings(a: EncoderPreset, b: EncoderPreset) -> bool:
+    """Whether two presets encode video identically (so one can be stream-copied as the other)."""
+    return (a.codec, a.crf, a.preset, a.pix_fmt) == (b.codec, b.crf, b.preset, b.pix_fmt)
+
+
+def build_rendition_args(
+    master_path: Path | str,
+    preset: EncoderPreset,
+    out_path: Path | str,
+    *,
+    master: EncoderPreset | None = None,
+    fps: float | None = None,
+) -> list[str]:
+    """A rendition of the master: stream copy when its video settings match, else re-encode the video."""
+    head = ["-i", str(master_path), "-map", "0:v:0", "-map", "0:a?"]
+    tail = ["-c:a", "copy", "-movflags", "+faststart", "-f", "mp4", str(out_path)]
+    if master is not None and same_video_settings(preset, master):
+        return [*head, "-c:v", "copy", *tail]
+    return [*head, *video_encoder_args(preset, fps), *tail]
+
+
+def build_thumbnail_args(video_path: Path | str, at_s: float, out_path: Path | str, width: int) -> list[str]:
+    """One JPEG frame at `at_s` (fast input seek), scaled to `width` with an even height."""
+    return [
+        "-ss", f"{max(0.0, at_s):.3f}", "-i", str(video_path),
+        "-frames:v", "1", "-vf", f"scale={width}:-2", "-q:v", "3", "-update", "1",
+        "-f", "image2", str(out_path),
+    ]
+
+
+def thumbnail_times(duration_s: float, wanted: Sequence[float] = (0.0, 10.0, 20.0), fps: float = 30) -> list[float]:
+    """One time per wanted time, clamped inside the video: at least a quarter second before its end.
+
+    The container's duration may run past the last video frame (audio), so the margin is generous.
+    """
+    last = max(0.0, duration_s - max(THUMBNAIL_END_MARGIN_S, 3.0 / fps))
+    return [round(min(max(0.0, t), last), 3) for t in wanted]
+
+
+def build_static_floor_args(
+    image_path: Path | str, duration_s: float, fps: int, preset: EncoderPreset, out_path: Path | str
+) -> list[str]:
+    """The benchmark floor: one still, decoded once and repeated, encoded like a scene clip."""
+    return [
+        "-framerate", str(fps), "-i", str(image_path),
+        "-vf", f"scale=out_color_matrix=bt709:out_range=tv,format={preset.pix_fmt},loop=loop=-1:size=1:start=0",
+        "-t", f"{duration_s:.6f}", "-r", str(fps),
+        "-an", *video_encoder_args(preset, fps),
+        "-f", "mp4", str(out_path),
+    ]

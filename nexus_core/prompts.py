@@ -1,0 +1,245 @@
+"""Prompt texts and phrase templates as constants: the template script writer's vocabulary, by language.
+
+Placeholders: {topic} is the prompt's subject as a phrase ("the rings of Saturn at sunset"); {a} and
+{b} are two of its noun phrases ("the rings of Saturn", "sunset"). Languages without their own
+templates fall back to English phrasing (the prompt's own words are kept as written).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+Role = str  # "intro" | "body" | "outro"
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Words that split a prompt into noun phrases (dropped) and articles kept at a phrase's start.
+BREAK_WORDS: Final[dict[str, frozenset[str]]] = {
+    "en": _words(
+        "and or but with without through across at in on into onto over under above below near by for "
+        "from to toward towards during while as like about around between among after before beyond "
+        "inside outside along against is are was were be being been that which who where when"
+    ),
+    "fr": _words(
+        "et ou mais avec sans à au aux dans sur sous vers pendant par pour entre parmi après avant "
+        "comme chez contre travers près loin est sont était qui que où quand"
+    ),
+    "es": _words("y o pero con sin en sobre bajo hacia durante por para entre tras como es son que"),
+    "de": _words("und oder aber mit ohne durch in im am an auf unter über bei für zu zum zur ist sind"),
+    "it": _words("e o ma con senza in nel nella su sotto verso durante per tra fra come è sono che"),
+    "pt": _words("e ou mas com sem em no na sobre sob para durante por entre como é são que"),
+    "el": _words("και ή αλλά με χωρίς σε στο στη στην στον στα πάνω κάτω για από κατά είναι που"),
+    "ru": _words("и или но с со без в во на над под через для из к по при между как это что"),
+}
+ARTICLES: Final[dict[str, frozenset[str]]] = {
+    "en": _words("a an the this these those my our their its"),
+    "fr": _words("le la les un une des du ce cet cette ces mon ma mes notre nos leur leurs l'"),
+    "es": _words("el la los las un una unos unas este esta"),
+    "de": _words("der die das den dem des ein eine einen einem einer"),
+    "it": _words("il lo la i gli le un uno una l'"),
+    "pt": _words("o a os as um uma uns umas"),
+    "el": _words("ο η το οι τα ένας μια ένα"),
+    "ru": frozenset(),
+}
+# Function words that never become keywords (besides break words and articles).
+FILLER_WORDS: Final[frozenset[str]] = _words(
+    "of de del della dei degli delle do da das dos von vom d' du des "
+    "it its very some any all every each such one two three video film clip movie scene shot short "
+    "vidéo courte vídeo corto kurzes kurzer βίντεο видео ролик"
+)
+# Leading instructions stripped from a prompt before its subject is read ("Make a video about ...").
+INSTRUCTION_PATTERNS: Final[tuple[str, ...]] = (
+    r"^(please\s+)?(make|create|generate|produce|show|render|film|animate|write)(\s+me)?\s+",
+    r"^(s'il\s+te\s+pla[iî]t\s+)?(fais|faites|cr[ée]e|cr[ée]ez|g[ée]n[èe]re|g[ée]n[ée]rez|r[ée]alise|montre)"
+    r"(-moi)?\s+",
+    r"^(an?|une?|a)\s+(short\s+|courte\s+|petite\s+)?(video|film|clip|movie|animation|vidéo)"
+    r"(\s+(about|of|on|showing|featuring|sur|de|d'|montrant|à\s+propos\s+de))?\s+",
+    r"^(about|of|on|showing|featuring|sur|montrant)\s+",
+)
+
+FALLBACK_TOPIC: Final[dict[str, str]] = {
+    "en": "the world around us",
+    "fr": "le monde qui nous entoure",
+    "es": "el mundo que nos rodea",
+    "de": "die Welt um uns herum",
+    "it": "il mondo intorno a noi",
+    "pt": "o mundo à nossa volta",
+    "el": "ο κόσμος γύρω μας",
+    "ru": "мир вокруг нас",
+}
+
+DIALOGUE: Final[dict[str, dict[Role, tuple[str, ...]]]] = {
+    "en": {
+        "intro": (
+            "Welcome to {topic}.",
+            "This is a short story about {topic}.",
+            "Let's take a closer look at {topic}.",
+            "Come along, and see {topic}.",
+            "Today, everything begins with {a}.",
+        ),
+        "body": (
+            "Look at {a}.",
+            "Here, all eyes are on {a}.",
+            "Every detail of {a} tells a story.",
+            "Notice how {a} and {b} share the same frame.",
+            "Slowly, we discover {a}.",
+            "Few things compare to {a}.",
+            "Take a moment with {a}.",
+            "The light changes, and so does our view of {a}.",
+            "Stay close; there is more to see.",
+            "Everything moves at its own pace.",
+            "Listen, and let the scene unfold.",
+        ),
+        "outro": (
+            "And that was {topic}.",
+            "We leave {a} behind, but not for long.",
+            "Remember this view.",
+            "Thanks for watching.",
+            "Until next time.",
+        ),
+    },
+    "fr": {
+        "intro": (
+            "Bienvenue dans ce voyage : {topic}.",
+            "Voici une courte histoire : {topic}.",
+            "Regardons de plus près : {topic}.",
+            "Suivez-nous, et découvrez {a}.",
+            "Tout commence ici, avec {a}.",
+        ),
+        "body": (
+            "Regardez {a}.",
+            "Au centre de l'image : {a}.",
+            "Chaque détail compte.",
+            "Observez {a}, puis {b}.",
+            "Lentement, l'image se dévoile : {a}.",
+            "Prenons un instant pour {a}.",
+            "La lumière change, et le décor avec elle.",
+            "Restez avec nous, il y a encore à voir.",
+            "Tout avance à son propre rythme.",
+            "Écoutez, et laissez la scène se dévoiler.",
+        ),
+        "outro": (
+            "C'était {topic}.",
+            "Nous quittons {a}, mais pas pour longtemps.",
+            "Gardez cette image en mémoire.",
+            "Merci de nous avoir regardés.",
+            "À bientôt.",
+        ),
+    },
+    "es": {
+        "intro": ("Bienvenidos: {topic}.", "Una breve historia: {topic}.", "Todo empieza aquí: {a}."),
+        "body": ("Mira: {a}.", "Cada detalle cuenta.", "Aquí, {a} y {b}.", "Despacio, la escena cambia."),
+        "outro": ("Recuerda esta imagen.", "Gracias por mirar.", "Hasta pronto."),
+    },
+    "de": {
+        "intro": ("Willkommen: {topic}.", "Eine kurze Geschichte: {topic}.", "Alles beginnt hier: {a}."),
+        "body": ("Sieh genau hin: {a}.", "Jedes Detail zählt.", "Hier: {a} und {b}.", "Langsam ändert sich das Bild."),
+        "outro": ("Behalte dieses Bild in Erinnerung.", "Danke fürs Zuschauen.", "Bis bald."),
+    },
+    "it": {
+        "intro": ("Benvenuti: {topic}.", "Una breve storia: {topic}.", "Tutto comincia qui: {a}."),
+        "body": ("Guarda: {a}.", "Ogni dettaglio conta.", "Qui: {a} e {b}.", "Lentamente, la scena cambia."),
+        "outro": ("Ricorda questa immagine.", "Grazie per la visione.", "A presto."),
+    },
+    "pt": {
+        "intro": ("Bem-vindos: {topic}.", "Uma breve história: {topic}.", "Tudo começa aqui: {a}."),
+        "body": ("Olhe: {a}.", "Cada detalhe conta.", "Aqui: {a} e {b}.", "Devagar, a cena muda."),
+        "outro": ("Guarde esta imagem.", "Obrigado por assistir.", "Até breve."),
+    },
+    "el": {
+        "intro": ("Καλώς ήρθατε: {topic}.", "Μια σύντομη ιστορία: {topic}.", "Όλα ξεκινούν εδώ: {a}."),
+        "body": ("Κοιτάξτε: {a}.", "Κάθε λεπτομέρεια μετράει.", "Εδώ: {a} και {b}.", "Σιγά σιγά, η εικόνα αλλάζει."),
+        "outro": ("Θυμηθείτε αυτή την εικόνα.", "Ευχαριστούμε που παρακολουθήσατε.", "Τα λέμε σύντομα."),
+    },
+    "ru": {
+        "intro": ("Добро пожаловать: {topic}.", "Короткая история: {topic}.", "Всё начинается здесь: {a}."),
+        "body": ("Посмотрите: {a}.", "Важна каждая деталь.", "Здесь: {a} и {b}.", "Медленно меняется картина."),
+        "outro": ("Запомните этот кадр.", "Спасибо за просмотр.", "До скорой встречи."),
+    },
+}
+
+# Scene descriptions are written in English for the image generator; prompt phrases are kept as written.
+DESCRIPTIONS: Final[dict[Role, tuple[str, ...]]] = {
+    "intro": (
+        "Establishing {angle} shot introducing {topic}, {lighting}, {mood} atmosphere",
+        "Opening {angle} view of {a}, {lighting}, {mood} mood",
+    ),
+    "body": (
+        "{angle} shot of {a}, {lighting}, {mood} atmosphere",
+        "{angle} view where {a} meets {b}, {lighting}, {mood} mood",
+        "Detailed {angle} composition around {a}, {lighting}, {mood} feeling",
+    ),
+    "outro": (
+        "Closing {angle} view of {a}, {lighting}, {mood} atmosphere, slowly settling",
+        "Final {angle} shot summing up {topic}, {lighting}, {mood} mood",
+    ),
+}
+
+MOODS: Final[dict[str, tuple[str, ...]]] = {
+    "ambient": ("calm", "dreamy", "serene", "contemplative"),
+    "upbeat": ("lively", "bright", "energetic", "playful"),
+    "cinematic": ("epic", "dramatic", "majestic", "intense"),
+    "none": ("quiet", "natural", "clear", "gentle"),
+}
+
+# Theme words steer lighting (here) and palettes (media.procedural); several languages each.
+THEME_WORDS: Final[dict[str, frozenset[str]]] = {
+    "space": _words(
+        "space cosmos cosmic galaxy galaxies nebula planet planets saturn jupiter mars orbit astronaut "
+        "star stars starfield universe rocket espace galaxie planète étoiles étoile univers fusée "
+        "espacio estrellas weltraum sterne spazio stelle espaço estrelas διάστημα αστέρια космос звёзды"
+    ),
+    "night": _words(
+        "night nights midnight dark darkness moon moonlit nocturnal evening neon nuit nocturne sombre lune "
+        "noche luna nacht mond notte buio noite lua νύχτα σκοτάδι φεγγάρι ночь ночной ночная ночные тьма луна"
+    ),
+    "warm": _words(
+        "sunset sunrise dawn dusk golden warm fire autumn desert sand summer coucher soleil aube crépuscule "
+        "doré chaud feu automne désert été atardecer amanecer sonnenuntergang tramonto pôr-do-sol "
+        "ηλιοβασίλεμα закат рассвет"
+    ),
+    "water": _words(
+        "ocean sea seas water waves wave beach lake river rain underwater coast island mer océan eau vagues "
+        "plage lac rivière pluie île mar océano agua meer wasser mare acqua θάλασσα νερό море вода"
+    ),
+    "nature": _words(
+        "forest forests tree trees garden jungle mountain mountains valley meadow field flowers spring "
+        "green park forêt arbre arbres jardin montagne montagnes vallée prairie fleurs printemps vert "
+        "bosque montaña wald berg bosco montagna floresta δάσος βουνό лес гора"
+    ),
+    "cold": _words(
+        "snow ice winter frozen glacier arctic cold blue mist fog neige glace hiver gelé froid brume "
+        "brouillard nieve invierno schnee winter neve inverno χιόνι χειμώνας снег зима лёд"
+    ),
+    "city": _words(
+        "city cities street streets urban skyline building buildings tower downtown cyberpunk traffic "
+        "ville rue rues urbain immeuble tour ciudad calle stadt straße città strada cidade rua πόλη "
+        "δρόμος город улица"
+    ),
+}
+
+THEME_ORDER: Final[tuple[str, ...]] = ("space", "night", "warm", "water", "cold", "city", "nature")  # ties: first wins
+
+
+def strongest_theme(words: Iterable[str]) -> str | None:
+    """The theme most of the (lower-case) words belong to, or None when none does."""
+    unique = set(words)
+    hits = {theme: len(unique & THEME_WORDS[theme]) for theme in THEME_ORDER}
+    best = max(THEME_ORDER, key=lambda theme: hits[theme])
+    return best if hits[best] else None
+
+
+LIGHTING: Final[dict[str, tuple[str, ...]]] = {
+    "space": ("starlight in deep darkness", "soft nebula glow", "cold distant sunlight", "rim light from a planet"),
+    "night": ("moonlit night", "deep blue night", "neon glow in the dark", "soft lamplight at night"),
+    "warm": ("golden hour", "warm sunset glow", "amber dusk light", "soft orange sunrise"),
+    "water": ("shimmering daylight on water", "soft overcast light", "bright midday sun", "cool blue hour"),
+    "nature": ("dappled sunlight", "soft morning light", "golden hour", "misty diffuse light"),
+    "cold": ("cold diffuse light", "pale winter sun", "cool blue hour", "misty morning light"),
+    "city": ("neon glow at dusk", "warm streetlights", "hazy city daylight", "cool blue hour"),
+    "default": ("soft morning light", "golden hour", "bright natural daylight", "cool blue hour", "warm dusk light"),
+}
