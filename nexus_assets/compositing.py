@@ -1,15 +1,10 @@
 """Phase 3, compositing: camera motion over each still, crossfades and burned-in subtitles."""
 
-
 from typing import Any
 
 import cv2
 import dagster as dg
 import numpy as np
-from nexus_core.media.compositor import PreviousShot, render_scene_clip
-from nexus_core.media.subtitles import Cue, cues_for_dialogue, cues_from_words
-from nexus_core.media.timeline import VOICE_LEAD_S, plan_timeline
-from resources.catalog import CatalogResource
 
 from nexus_assets.manifests import (
     load_manifest,
@@ -22,8 +17,12 @@ from nexus_assets.partitions import videos_partitions
 from nexus_assets.phases import phase_run
 from nexus_core import storage_keys as keys
 from nexus_core.hashing import stable_hash
+from nexus_core.media.compositor import PreviousShot, render_scene_clip
 from nexus_core.media.presets import master_preset
+from nexus_core.media.subtitles import Cue, cues_for_dialogue, cues_from_words
+from nexus_core.media.timeline import VOICE_LEAD_S, plan_timeline
 from nexus_core.models import WordTiming
+from resources.catalog import CatalogResource
 from resources.pipeline import PipelineConfig
 from resources.storage import ObjectStore
 

@@ -1,20 +1,19 @@
 """Phase 5, encoding: MP4 renditions from the one preset table, plus SRT and WebVTT captions."""
 
-
 from typing import Any
 
 import dagster as dg
-from nexus_core.media.ffmpeg_args import build_rendition_args
-from nexus_core.media.probe import probe
-from nexus_core.media.subtitles import Cue, to_srt, to_vtt
-from resources.catalog import CatalogResource
 
 from nexus_assets.manifests import load_manifest
 from nexus_assets.partitions import videos_partitions
 from nexus_assets.phases import phase_run
 from nexus_core import storage_keys as keys
+from nexus_core.media.ffmpeg_args import build_rendition_args
 from nexus_core.media.presets import master_preset, presets_for
+from nexus_core.media.probe import probe
 from nexus_core.media.runner import run_ffmpeg
+from nexus_core.media.subtitles import Cue, to_srt, to_vtt
+from resources.catalog import CatalogResource
 from resources.pipeline import PipelineConfig
 from resources.storage import ObjectStore
 

@@ -1,16 +1,15 @@
 """Phase 6, finalization: publish under videos/{id}/, thumbnails, and mark the video COMPLETED."""
 
-
 import dagster as dg
-from nexus_core.media.ffmpeg_args import build_thumbnail_args, thumbnail_times
-from nexus_core.media.probe import probe
-from resources.catalog import CatalogResource
 
 from nexus_assets.manifests import load_manifest
 from nexus_assets.partitions import videos_partitions
 from nexus_assets.phases import phase_run
 from nexus_core import storage_keys as keys
+from nexus_core.media.ffmpeg_args import build_thumbnail_args, thumbnail_times
+from nexus_core.media.probe import probe
 from nexus_core.media.runner import run_ffmpeg
+from resources.catalog import CatalogResource
 from resources.pipeline import PipelineConfig
 from resources.storage import ObjectStore
 

@@ -1,20 +1,19 @@
 """Phase 4, rendering: scene clips joined without re-encoding, voice over the ducked music bed."""
 
-
 from pathlib import Path
 
 import dagster as dg
-from nexus_core.media.audio import mix_soundtrack
-from nexus_core.media.ffmpeg_args import build_concat_list, build_master_args
-from nexus_core.media.probe import probe
-from resources.catalog import CatalogResource
 
 from nexus_assets.manifests import load_manifest
 from nexus_assets.partitions import videos_partitions
 from nexus_assets.phases import phase_run
 from nexus_core import storage_keys as keys
+from nexus_core.media.audio import mix_soundtrack
+from nexus_core.media.ffmpeg_args import build_concat_list, build_master_args
 from nexus_core.media.presets import master_preset
+from nexus_core.media.probe import probe
 from nexus_core.media.runner import run_ffmpeg
+from resources.catalog import CatalogResource
 from resources.pipeline import PipelineConfig
 from resources.storage import ObjectStore
 

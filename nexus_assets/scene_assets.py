@@ -1,16 +1,10 @@
 """Phase 2, assets: a background image and a voice line per scene, and one music bed."""
 
-
 from pathlib import Path
 from typing import Any
 
 import cv2
 import dagster as dg
-from nexus_core.media.timeline import VOICE_LEAD_S
-from resources.catalog import CatalogResource
-from resources.image_generator import ImageGenerator
-from resources.music import MusicProvider
-from resources.voice import VoiceSynth
 
 from nexus_assets.manifests import (
     load_manifest,
@@ -23,9 +17,14 @@ from nexus_assets.partitions import videos_partitions
 from nexus_assets.phases import phase_run
 from nexus_core import storage_keys as keys
 from nexus_core.hashing import stable_hash
+from nexus_core.media.timeline import VOICE_LEAD_S
 from nexus_core.models import MusicStyle, Scene
+from resources.catalog import CatalogResource
+from resources.image_generator import ImageGenerator
+from resources.music import MusicProvider
 from resources.pipeline import PipelineConfig
 from resources.storage import ObjectStore, file_sha256
+from resources.voice import VoiceSynth
 
 VOICE_TAIL_S = 0.25
 

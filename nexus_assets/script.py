@@ -1,16 +1,15 @@
 """Phase 1, script: the scenario, and the blocking check that guards everything downstream."""
 
-
 from collections.abc import Iterator
 
 import dagster as dg
-from nexus_core.scenario_check import check_scenario
-from resources.catalog import CatalogResource
-from resources.script_writer import ScriptWriter
 
 from nexus_assets.partitions import videos_partitions
 from nexus_assets.phases import PhaseFailed, phase_run
 from nexus_core import storage_keys as keys
+from nexus_core.scenario_check import check_scenario
+from resources.catalog import CatalogResource
+from resources.script_writer import ScriptWriter
 from resources.storage import ObjectStore
 
 SCENARIO_CHECK = "scenario_is_valid"

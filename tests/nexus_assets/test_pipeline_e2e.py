@@ -55,7 +55,9 @@ def test_generate_completes_and_records_the_video(nexus_settings: NexusSettings,
                                          "composited_scenes", "master", "renditions", "published_video"}
 
 
-def test_video_has_requested_duration_streams_size_and_fps(nexus_settings: NexusSettings, hd_video: VideoRecord) -> None:
+def test_video_has_requested_duration_streams_size_and_fps(
+    nexus_settings: NexusSettings, hd_video: VideoRecord
+) -> None:
     path = _path(nexus_settings, hd_video.artifacts["video"])
     info = probe(path)
     assert abs(info.duration_s - 8.0) <= 0.1
