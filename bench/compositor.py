@@ -48,7 +48,8 @@ def _fractal(width: int, height: int, channels: int, decay: float, rng: np.rando
     amp, cells = 1.0, 4
     while cells <= width:
         grid = rng.normal(0, 1, (max(2, cells * height // width), cells, channels)).astype(np.float32)
-        acc += amp * cv2.resize(grid, (width, height), interpolation=cv2.INTER_CUBIC).reshape(height, width, -1)
+        smooth = cv2.resize(grid, (width, height), interpolation=cv2.INTER_CUBIC)
+        acc += amp * smooth.reshape(height, width, -1)
         amp, cells = amp * decay, cells * 2
     return (acc - acc.mean()) / acc.std()
 
@@ -75,17 +76,13 @@ def make_still(width: int, height: int, seed: int) -> np.ndarray:
 
 def _timed(fn: Callable[[], None]) -> tuple[float, float]:
     """(wall seconds, CPU seconds of this process and its children) for one call."""
-    before, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
+    def cpu() -> float:
+        usages = (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
+        return sum(u.ru_utime + u.ru_stime for u in usages)
+
+    cpu_before, started = cpu(), time.perf_counter()
     fn()
-    wall = time.perf_counter() - started
-    after, children_after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = sum(
-        getattr(b, f) - getattr(a, f)
-        for a, b in ((before, after), (children, children_after))
-        for f in ("ru_utime", "ru_stime")
-    )
-    return wall, cpu
+    return time.perf_counter() - started, cpu() - cpu_before
 
 
 def main() -> int:
@@ -125,13 +122,13 @@ def main() -> int:
             total = 0
             for index, slot in enumerate(slots):
                 voice_s = max(0.5, slot.duration_s - VOICE_LEAD_S - 0.4)
-                prev_still = stills[index - 1] if index else stills[-1]
+                angle, prev_angle = ANGLES[index % len(ANGLES)], ANGLES[(index - 1) % len(ANGLES)]
+                previous = PreviousShot(stills[index - 1], prev_angle, slot.frame_count, seed=99)
                 info = render_scene_clip(
-                    still=stills[index], camera_angle=ANGLES[index % len(ANGLES)], frame_count=slot.frame_count,
-                    fps=args.fps, size=size, preset=preset, out_path=work / f"clip_{index}.mp4",
+                    still=stills[index], camera_angle=angle, frame_count=slot.frame_count, fps=args.fps,
+                    size=size, preset=preset, out_path=work / f"clip_{index}.mp4",
                     cues=cues_for_dialogue(DIALOGUE, start_s=VOICE_LEAD_S, duration_s=voice_s), seed=index,
-                    previous=PreviousShot(prev_still, ANGLES[(index - 1) % len(ANGLES)], slot.frame_count, 99),
-                    transition_frames=slot.transition_frames,
+                    previous=previous, transition_frames=slot.transition_frames,
                 )
                 total += info.size_bytes
             outputs["clip"] = total
@@ -145,14 +142,15 @@ def main() -> int:
     best = {k: min(w for w, _ in v) for k, v in runs.items()}
     median = {k: statistics.median(w for w, _ in v) for k, v in runs.items()}
     cpu = {k: min(c for _, c in v) for k, v in runs.items()}
-    print(f"{args.seconds:g} s {width}x{height} @ {args.fps} fps, {args.quality} ({preset.codec} {preset.preset} "
-          f"crf {preset.crf}), {args.scenes} clip(s), {frames} frames, {os.cpu_count()} cores, "
-          f"best of {args.repeat}")
+    codec = f"{preset.codec} {preset.preset} crf {preset.crf}"
+    print(f"{args.seconds:g} s {width}x{height} @ {args.fps} fps, {args.quality} ({codec}), "
+          f"{args.scenes} clip(s), {frames} frames, {os.cpu_count()} cores, best of {args.repeat}")
     for name in ("floor", "clip"):
-        print(f"  {name:<5} {best[name]:6.2f} s  {frames / best[name]:6.1f} fps  (median {median[name]:.2f} s, "
-              f"cpu {cpu[name]:.2f} s, {outputs[name] / 1e6:.1f} MB)")
-    print(f"  ratio clip/floor: {best['clip'] / best['floor']:.2f}x best, {median['clip'] / median['floor']:.2f}x "
-          f"median, {cpu['clip'] / cpu['floor']:.2f}x cpu  (aim: <= 2.5x)")
+        print(f"  {name:<5} {best[name]:6.2f} s  {frames / best[name]:6.1f} fps  "
+              f"(median {median[name]:.2f} s, cpu {cpu[name]:.2f} s, {outputs[name] / 1e6:.1f} MB)")
+    ratios = (best["clip"] / best["floor"], median["clip"] / median["floor"], cpu["clip"] / cpu["floor"])
+    print(f"  ratio clip/floor: {ratios[0]:.2f}x best, {ratios[1]:.2f}x median, {ratios[2]:.2f}x cpu  "
+          "(aim: <= 2.5x)")
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -34,6 +35,8 @@ CLI_FLAGS = {
     "language": "--language",
     "voice": "--voice",
 }
+# Modules with `register(subparsers)` adding their own subcommands; each sets `handler=fn(args) -> int`.
+EXTRA_COMMAND_MODULES: tuple[str, ...] = ()
 PHASES = ("script", "assets", "compositing", "rendering", "encoding", "finalization")
 
 
@@ -66,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument("--video", action="append", dest="videos", metavar="ID", help="a video id (repeatable)")
     back.add_argument("--wait", action="store_true", help="wait until the backfill finishes (needs the daemon)")
     back.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait with --wait")
+
+    for module_name in EXTRA_COMMAND_MODULES:
+        importlib.import_module(module_name).register(sub)
     return parser
 
 
@@ -110,7 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_ui(port=args.port)
     if args.command == "backfill":
         return _backfill(args, settings, console)
-    return 2
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        return 2
+    return int(handler(args))
 
 
 def _backfill(args: argparse.Namespace, settings: NexusSettings, console: Console) -> int:

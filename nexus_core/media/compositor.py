@@ -105,7 +105,7 @@ def warp_i420(source: I420Planes, matrix: np.ndarray, out: I420Planes) -> None:
 
 
 class I420Overlay:
-    """A caption patch as premultiplied Y/U/V planes plus inverse alpha, blended with two cv2 calls a plane."""
+    """A caption patch as premultiplied Y/U/V planes plus inverse alpha: two cv2 calls a plane to blend."""
 
     def __init__(self, patch: SubtitlePatch) -> None:
         self.x, self.y = patch.x, patch.y
@@ -160,7 +160,7 @@ class _Writer:
         while (index := self.ready.get()) is not None:
             if self.error is None:
                 try:
-                    self.pipe.write(self.buffers[index])
+                    self.pipe.write(self.buffers[index].data)
                 except BaseException as exc:
                     self.error = exc
             self.free.put(index)
@@ -236,7 +236,8 @@ def render_scene_clip(
 
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    pipe = FfmpegStdin(build_clip_encode_args(width=width, height=height, fps=fps, preset=preset, out_path=out_path))
+    args = build_clip_encode_args(width=width, height=height, fps=fps, preset=preset, out_path=out_path)
+    pipe = FfmpegStdin(args)
     writer = _Writer(pipe, buffers)
     try:
         for i in range(frame_count):

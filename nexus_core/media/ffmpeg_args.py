@@ -11,6 +11,8 @@ GOP_S = 2.0
 # Tuned for slow, smooth zoom/pan over a still (see bench/compositor.py); empty means the preset's defaults.
 X264_PARAMS = ""
 THUMBNAIL_END_MARGIN_S = 0.25
+# Repeat the one decoded frame; `-loop 1` on the input would decode the image again for every frame.
+LOOP_ONE_FRAME = "loop=loop=-1:size=1:start=0"
 COLOR_ARGS: tuple[str, ...] = (
     "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv",
 )
@@ -18,7 +20,8 @@ COLOR_ARGS: tuple[str, ...] = (
 
 def video_encoder_args(preset: EncoderPreset, fps: float | None = None) -> list[str]:
     """Encoder, quality, pixel format, a GOP of GOP_S seconds (when fps is known) and BT.709 tags."""
-    args = ["-c:v", preset.codec, "-preset", preset.preset, "-crf", str(preset.crf), "-pix_fmt", preset.pix_fmt]
+    args = ["-c:v", preset.codec, "-preset", preset.preset, "-crf", str(preset.crf)]
+    args += ["-pix_fmt", preset.pix_fmt]
     if fps:
         args += ["-g", str(max(1, round(GOP_S * fps)))]
     if preset.codec == "libx264" and X264_PARAMS:
@@ -97,7 +100,9 @@ def build_thumbnail_args(video_path: Path | str, at_s: float, out_path: Path | s
     ]
 
 
-def thumbnail_times(duration_s: float, wanted: Sequence[float] = (0.0, 10.0, 20.0), fps: float = 30) -> list[float]:
+def thumbnail_times(
+    duration_s: float, wanted: Sequence[float] = (0.0, 10.0, 20.0), fps: float = 30
+) -> list[float]:
     """One time per wanted time, clamped inside the video: at least a quarter second before its end.
 
     The container's duration may run past the last video frame (audio), so the margin is generous.
@@ -112,7 +117,7 @@ def build_static_floor_args(
     """The benchmark floor: one still, decoded once and repeated, encoded like a scene clip."""
     return [
         "-framerate", str(fps), "-i", str(image_path),
-        "-vf", f"scale=out_color_matrix=bt709:out_range=tv,format={preset.pix_fmt},loop=loop=-1:size=1:start=0",
+        "-vf", f"scale=out_color_matrix=bt709:out_range=tv,format={preset.pix_fmt},{LOOP_ONE_FRAME}",
         "-t", f"{duration_s:.6f}", "-r", str(fps),
         "-an", *video_encoder_args(preset, fps),
         "-f", "mp4", str(out_path),

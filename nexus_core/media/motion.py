@@ -43,7 +43,8 @@ def camera_move(angle: CameraAngle, seed: int) -> CameraMove:
         return CameraMove(PAN_ZOOM, PAN_ZOOM, (travel, anchor[1]), (-travel, anchor[1]))
     if angle is CameraAngle.AERIAL:
         dx, dy = rng.choice((-1.0, 1.0)), rng.choice((-1.0, 1.0))
-        return CameraMove(1.08, 1.08 + 0.06 * amount, (-dx * travel, -dy * travel), (dx * travel, dy * travel))
+        start, end = (-dx * travel, -dy * travel), (dx * travel, dy * travel)
+        return CameraMove(1.08, 1.08 + 0.06 * amount, start, end)
     if angle is CameraAngle.LOW_ANGLE:
         return CameraMove(1.12, 1.12, (anchor[0], travel), (anchor[0], -travel))
     raise ValueError(f"no camera move for {angle!r}")
@@ -91,6 +92,7 @@ def visible_window(matrix: np.ndarray, size: tuple[int, int]) -> tuple[float, fl
     """(left, top, right, bottom) of the source region an output frame shows, in source pixels."""
     width, height = size
     inverse = np.linalg.inv(np.vstack([matrix, [0.0, 0.0, 1.0]]))
-    corners = inverse @ np.array([[0.0, width - 1.0, 0.0, width - 1.0], [0.0, 0.0, height - 1.0, height - 1.0],
-                                  [1.0, 1.0, 1.0, 1.0]])
-    return (float(corners[0].min()), float(corners[1].min()), float(corners[0].max()), float(corners[1].max()))
+    xs, ys = [0.0, width - 1.0, 0.0, width - 1.0], [0.0, 0.0, height - 1.0, height - 1.0]
+    corners = inverse @ np.array([xs, ys, [1.0] * 4])
+    left, top = float(corners[0].min()), float(corners[1].min())
+    return left, top, float(corners[0].max()), float(corners[1].max())

@@ -104,7 +104,8 @@ class FfmpegStdin:
     def _error(self) -> MediaCommandError:
         self._proc.wait()
         self._drain.join()
-        return MediaCommandError(self.argv, self._proc.returncode, b"".join(self._stderr).decode(errors="replace"))
+        stderr = b"".join(self._stderr).decode(errors="replace")
+        return MediaCommandError(self.argv, self._proc.returncode, stderr)
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Write all of `data` (no copy; releases the GIL while the pipe is full)."""

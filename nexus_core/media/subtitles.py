@@ -278,7 +278,7 @@ class SubtitlePatch:
 
 
 class SubtitleRenderer:
-    """Renders each cue once into an RGBA patch (bottom-centred, white on a dark box) and blends it cheaply."""
+    """Renders each cue once to an RGBA patch (bottom-centred, white on a dark box); blends it cheaply."""
 
     def __init__(self, width: int, height: int, font_path: str | None = None) -> None:
         self.width, self.height = width, height
@@ -332,12 +332,12 @@ class SubtitleRenderer:
         draw_fill, draw_outline = ImageDraw.Draw(fill), ImageDraw.Draw(outline)
         for index, line in enumerate(lines):
             origin = (box_w / 2, pad_y + ascent + index * step)
-            draw_outline.text(origin, line, font=font, fill=255, anchor="ms", stroke_width=stroke, stroke_fill=255)
+            draw_outline.text(origin, line, font=font, fill=255, anchor="ms", stroke_width=stroke)
             draw_fill.text(origin, line, font=font, fill=255, anchor="ms")
         white = np.asarray(fill, dtype=np.uint8)
         alpha = np.maximum(np.asarray(box, dtype=np.uint8), np.asarray(outline, dtype=np.uint8))
         # Straight alpha: colour is white inside the glyphs, black in the outline and the box.
-        luma = np.where(alpha > 0, (white.astype(np.uint16) * 255 // np.maximum(alpha, 1)), 0).astype(np.uint8)
+        luma = np.minimum(white.astype(np.uint16) * 255 // np.maximum(alpha, 1), 255).astype(np.uint8)
         rgba = np.dstack([luma, luma, luma, alpha])
         x = _even((self.width - box_w) / 2)
         y = _even(self.height - self.margin_bottom - box_h)

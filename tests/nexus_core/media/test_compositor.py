@@ -74,8 +74,8 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     variants = {
         "a": {"still": first, "camera_angle": CameraAngle.WIDE, "cues": [CUE], "seed": 11},
         "a_plain": {"still": first, "camera_angle": CameraAngle.WIDE, "cues": [], "seed": 11},
-        "b": {"still": second, "camera_angle": CameraAngle.MEDIUM, "cues": [], "seed": 12, "previous": previous,
-              "transition_frames": 12},
+        "b": {"still": second, "camera_angle": CameraAngle.MEDIUM, "cues": [], "seed": 12,
+              "previous": previous, "transition_frames": 12},
         "b_cut": {"still": second, "camera_angle": CameraAngle.MEDIUM, "cues": [], "seed": 12},
     }
     out = {}
@@ -156,7 +156,9 @@ def test_crossfade_is_baked_into_the_head_of_the_clip(clips: dict[str, Path]) ->
     assert diff(faded[20], cut[20]) < 4  # the same shot after the fade (encoder noise aside)
 
 
-def test_master_joins_clips_by_stream_copy_with_aac_and_faststart(master: Path, clips: dict[str, Path]) -> None:
+def test_master_joins_clips_by_stream_copy_with_aac_and_faststart(
+    master: Path, clips: dict[str, Path]
+) -> None:
     info = probe(master)
     assert info.video_codec == "h264" and info.audio_codec == "aac"
     assert abs(info.duration_s - 2 * FRAMES / FPS) <= 1 / FPS
@@ -206,15 +208,15 @@ def test_static_floor_encodes_the_still_for_the_whole_length(tmp_path: Path) -> 
 def test_encoder_failure_raises_and_leaves_no_partial_clip(tmp_path: Path) -> None:
     out = tmp_path / "broken.mp4"
     with pytest.raises(MediaCommandError):
-        render_scene_clip(still=make_still(5), camera_angle=CameraAngle.WIDE, frame_count=200, fps=FPS, size=SIZE,
-                          preset=replace(PRESET, codec="libnosuchcodec"), out_path=out)
+        render_scene_clip(still=make_still(5), camera_angle=CameraAngle.WIDE, frame_count=200, fps=FPS,
+                          size=SIZE, preset=replace(PRESET, codec="libnosuchcodec"), out_path=out)
     assert not out.exists()
 
 
 def test_rejects_a_still_of_the_wrong_size(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="still"):
-        render_scene_clip(still=np.zeros((100, 100, 3), np.uint8), camera_angle=CameraAngle.WIDE, frame_count=10,
-                          fps=FPS, size=SIZE, preset=PRESET, out_path=tmp_path / "x.mp4")
+        render_scene_clip(still=np.zeros((100, 100, 3), np.uint8), camera_angle=CameraAngle.WIDE,
+                          frame_count=10, fps=FPS, size=SIZE, preset=PRESET, out_path=tmp_path / "x.mp4")
 
 
 def test_rgb_to_i420_uses_bt709_limited_range() -> None:

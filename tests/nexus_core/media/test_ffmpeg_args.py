@@ -29,7 +29,8 @@ def _value(args: list[str], flag: str) -> str:
 def test_clip_encode_reads_raw_yuv420p_from_stdin_and_writes_video_only_h264() -> None:
     args = build_clip_encode_args(width=1920, height=1080, fps=30, preset=HD, out_path=Path("/w/clip.mp4"))
     assert args[: args.index("-i") + 2] == [
-        "-f", "rawvideo", "-pix_fmt", "yuv420p", "-video_size", "1920x1080", "-framerate", "30", "-i", "pipe:0",
+        "-f", "rawvideo", "-pix_fmt", "yuv420p", "-video_size", "1920x1080", "-framerate", "30",
+        "-i", "pipe:0",
     ]
     assert _value(args, "-c:v") == "libx264"
     assert _value(args, "-crf") == str(HD.crf) and _value(args, "-preset") == HD.preset

@@ -24,7 +24,9 @@ def _centre(matrix: np.ndarray, size: tuple[int, int]) -> tuple[float, float]:
 
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("angle", list(CameraAngle))
-def test_the_window_never_leaves_the_still_even_past_the_end(angle: CameraAngle, size: tuple[int, int]) -> None:
+def test_the_window_never_leaves_the_still_even_past_the_end(
+    angle: CameraAngle, size: tuple[int, int]
+) -> None:
     width, height = size
     for seed in (0, 1, 2, 12345):
         for matrix in _path(angle, size, seed=seed, frames=60, extra=40):

@@ -16,12 +16,13 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     av = ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2", "-f", "lavfi",
           "-i", "sine=frequency=440:sample_rate=48000:duration=2", "-ac", "2",
           "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"]
-    paths = {"fast": root / "fast.mp4", "slow": root / "slow.mp4", "audio": root / "a.m4a", "mkv": root / "v.mkv"}
+    paths = {name: root / name for name in ("fast.mp4", "slow.mp4", "audio.m4a", "video.mkv")}
+    paths = {name.split(".")[0]: path for name, path in paths.items()}
     run_ffmpeg([*av, "-movflags", "+faststart", str(paths["fast"])])
     run_ffmpeg([*av, str(paths["slow"])])
     run_ffmpeg(["-f", "lavfi", "-i", "sine=duration=1:sample_rate=44100", "-c:a", "aac", str(paths["audio"])])
     run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=24:duration=1", "-c:v", "libx264",
-                "-preset", "ultrafast", str(paths["mkv"])])
+                "-preset", "ultrafast", str(paths["video"])])
     return paths
 
 
@@ -49,8 +50,8 @@ def test_faststart_is_read_from_the_atom_order(media: dict[str, Path]) -> None:
 
 
 def test_count_frames_counts_when_the_container_does_not_say(media: dict[str, Path]) -> None:
-    assert count_frames(media["mkv"]) == 24
-    assert probe(media["mkv"]).frame_count == 24
+    assert count_frames(media["video"]) == 24
+    assert probe(media["video"]).frame_count == 24
     assert count_frames(media["fast"]) == 50
 
 

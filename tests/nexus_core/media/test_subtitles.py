@@ -66,7 +66,7 @@ def test_dialogue_cue_durations_follow_their_characters() -> None:
 
 
 def test_dialogue_breaks_at_sentences_when_it_can() -> None:
-    text = "It begins here. " + "Then a long sentence that keeps going and going well past one cue of text, really."
+    text = "It begins here. Then a long sentence that keeps going and going well past one cue, really."
     cues = cues_for_dialogue(text, start_s=0.0, duration_s=8.0)
     assert cues[0].text == "It begins here."
 
@@ -197,7 +197,7 @@ def test_latin_greek_and_cyrillic_render_as_real_glyphs(letters: str) -> None:
         mask = font.getmask(letter)
         assert (mask.getbbox(), bytes(mask)) != notdef, f"{letter!r} renders as the .notdef box"
         patch = _glyph_patch(renderer, letter)
-        assert not any(np.array_equal(patch, other) for other in seen), f"{letter!r} looks like another letter"
+        assert not any(np.array_equal(patch, other) for other in seen), f"{letter!r} matches another letter"
         seen.append(patch)
     tofu = _glyph_patch(renderer, "\ue000")
     assert not any(np.array_equal(p, tofu) for p in seen if p.shape == tofu.shape)
