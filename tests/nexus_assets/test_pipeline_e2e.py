@@ -12,7 +12,6 @@ import pytest
 
 from nexus_assets.definitions import make_video_job
 from nexus_assets.partitions import VIDEOS_PARTITION
-from nexus_cli.main import main
 from nexus_core.catalog import Catalog, VideoRecord
 from nexus_core.media.audio import measure_loudness
 from nexus_core.media.probe import count_frames, is_faststart, probe
@@ -22,22 +21,6 @@ from nexus_core.settings import NexusSettings
 from resources.storage import LocalObjectStore
 
 pytestmark = pytest.mark.slow
-
-
-def _generate(settings: NexusSettings, *args: str) -> VideoRecord:
-    before = {r.video_id for r in Catalog(settings.catalog_url).list_videos()}
-    assert main(["generate", *args]) == 0
-    after = Catalog(settings.catalog_url).list_videos()
-    (record,) = [r for r in after if r.video_id not in before]
-    return record
-
-
-@pytest.fixture(scope="module")
-def hd_video(nexus_settings: NexusSettings) -> VideoRecord:
-    return _generate(
-        nexus_settings, "A short tour of the solar system, from the Sun to Neptune",
-        "--duration", "8", "--resolution", "360p", "--fps", "24", "--quality", "STANDARD", "--music", "upbeat",
-    )
 
 
 def _path(settings: NexusSettings, key: str) -> Path:
@@ -134,9 +117,9 @@ def test_runs_and_partition_are_recorded_in_the_instance(hd_video: VideoRecord) 
     assert any(r.dagster_run.status is dg.DagsterRunStatus.SUCCESS for r in records)
 
 
-def test_ultra_portrait_french_video_has_h265_rendition(nexus_settings: NexusSettings) -> None:
-    record = _generate(
-        nexus_settings, "Les volcans d'Islande et la vie autour d'eux", "--duration", "5", "--resolution", "360p",
+def test_ultra_portrait_french_video_has_h265_rendition(nexus_settings: NexusSettings, make_video) -> None:
+    record = make_video(
+        "Les volcans d'Islande et la vie autour d'eux", "--duration", "5", "--resolution", "360p",
         "--aspect", "9:16", "--fps", "25", "--quality", "ULTRA", "--music", "none", "--language", "fr",
     )
     h264 = probe(_path(nexus_settings, record.artifacts["video"]))

@@ -1,0 +1,57 @@
+"""`nexus backfill` submits a real Dagster backfill that the daemon runs: the phase and downstream only."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from nexus_cli.backfill import FINAL_BACKFILL_STATES
+from nexus_cli.instance import project_file
+from nexus_cli.main import main
+from nexus_core.catalog import Catalog, VideoRecord
+from nexus_core.models import VideoStatus
+from nexus_core.settings import NexusSettings
+
+pytestmark = pytest.mark.slow
+
+
+def test_backfill_rematerializes_the_phase_and_downstream_in_the_daemon(
+    nexus_settings: NexusSettings, hd_video: VideoRecord, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = nexus_settings.object_store_root / "videos" / hd_video.video_id
+    master, rendition = folder / "rendering" / "master.mp4", folder / "encoding" / "h264.mp4"
+    master_time, rendition_time = master.stat().st_mtime_ns, rendition.stat().st_mtime_ns
+
+    assert main(["backfill", "--phase", "encoding", "--status", "COMPLETED", "--video", hd_video.video_id]) == 0
+    instance = dg.DagsterInstance.get()
+    (backfill,) = [b for b in instance.get_backfills() if b.tags.get("nexus/phase") == "encoding"]
+    assert backfill.backfill_id in capsys.readouterr().out
+    selected = {k.to_user_string() for k in backfill.asset_selection}
+    assert selected == {"renditions", "published_video"}
+
+    daemon = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(project_file("workspace.yaml"))],
+        cwd=project_file("workspace.yaml").parent, env=dict(os.environ), start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            status = instance.get_backfill(backfill.backfill_id).status
+            if status in FINAL_BACKFILL_STATES:
+                break
+            time.sleep(1)
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        daemon.wait(timeout=30)
+    assert status.value == "COMPLETED_SUCCESS"
+    assert rendition.stat().st_mtime_ns > rendition_time
+    assert master.stat().st_mtime_ns == master_time
+    assert Catalog(nexus_settings.catalog_url).require(hd_video.video_id).status is VideoStatus.COMPLETED
