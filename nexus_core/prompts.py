@@ -61,6 +61,19 @@ INSTRUCTION_PATTERNS: Final[tuple[str, ...]] = (
     r"^(about|of|on|showing|featuring|sur|montrant)\s+",
 )
 
+# Production details that describe the video, not its subject ("a 60-second explainer on ..., HD, cinematic
+# music"): removed before the subject is read, so the narration never says them.
+_KINDS = r"explainer|video|film|clip|movie|animation|documentary|tutorial|overview|introduction|story|trailer|vidéo"
+_LENGTH = r"\d+(?:[.,]\d+)?[-\s]?(?:seconds?|secs?|s|minutes?|mins?|m|secondes?)"
+FORMAT_PATTERNS: Final[tuple[str, ...]] = (
+    rf"^(?:an?|une?|la|le)?\s*(?:{_LENGTH}[-\s]+)?(?:short\s+|quick\s+|brief\s+|courte?\s+|petite?\s+)?"
+    rf"(?:{_KINDS})\s+(?:(?:about|of|on|showing|featuring|explaining|covering|into|sur|de|d'|montrant)\s+)?",
+    rf"\b(?:in\s+|en\s+)?{_LENGTH}\b",
+    r"\b(?:in\s+|en\s+)?(?:hd|uhd|full\s+hd|4k|8k|\d{3,4}p|\d+\s?fps|16:9|9:16|1:1|ultra|standard|portrait|landscape|square)\b",
+    r"\b(?:with\s+|avec\s+)?(?:an?\s+|une?\s+)?(?:cinematic|upbeat|ambient|calm|epic|dramatic|soft|no|gentle|"
+    r"cinématique|douce)?\s*(?:background\s+)?(?:music|soundtrack|score|musique)\b(?:\s+(?:cinématique|douce))?",
+)
+
 FALLBACK_TOPIC: Final[dict[str, str]] = {
     "en": "the world around us",
     "fr": "le monde qui nous entoure",
@@ -190,6 +203,8 @@ MOODS: Final[dict[str, tuple[str, ...]]] = {
 THEME_WORDS: Final[dict[str, frozenset[str]]] = {
     "space": _words(
         "space cosmos cosmic galaxy galaxies nebula planet planets saturn jupiter mars orbit astronaut "
+        "solar sun neptune uranus venus mercury comet comets asteroid asteroids hole holes eclipse telescope "
+        "astronomy astronomer quasar supernova "
         "star stars starfield universe rocket espace galaxie planète étoiles étoile univers fusée "
         "espacio estrellas weltraum sterne spazio stelle espaço estrelas διάστημα αστέρια космос звёзды"
     ),

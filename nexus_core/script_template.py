@@ -67,6 +67,16 @@ class _Vocabulary:
         return word.lower() in self.articles
 
 
+def strip_format_words(prompt: str) -> str:
+    """The prompt without production details (length, kind of video, resolution, music)."""
+    text = prompt
+    for pattern in prompts.FORMAT_PATTERNS:
+        text = re.sub(pattern, " ", text, flags=re.IGNORECASE)
+    text = re.sub(r"\s+([,;:.!?])", r"\1", re.sub(r"\s+", " ", text))
+    text = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", text)
+    return text.strip(" ,;:-")
+
+
 def _strip_instructions(text: str) -> str:
     for pattern in prompts.INSTRUCTION_PATTERNS:
         text = re.sub(pattern, "", text, count=1, flags=re.IGNORECASE)
@@ -111,6 +121,7 @@ def _keywords(tokens: list[str], vocab: _Vocabulary) -> list[str]:
 def read_prompt(prompt: str, language: str) -> PromptSubject:
     """Topic, noun phrases, keywords and theme of a prompt, read with the language's function words."""
     vocab = _Vocabulary.for_language(language)
+    prompt = strip_format_words(prompt) or prompt
     sentences = [s for s in _SENTENCE_END.split(prompt) if _TOKEN.search(s)]
     if sentences:
         sentences[0] = _strip_instructions(sentences[0])

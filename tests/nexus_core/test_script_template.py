@@ -117,3 +117,21 @@ def test_a_prompt_without_usable_words_still_gives_a_speakable_scenario(prompt: 
     assert check_scenario(scenario, request) == []
     assert scenario.title.strip()
     assert all(s.dialogue.strip() and s.visual_elements for s in scenario.scenes)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "subject"),
+    [
+        ("A 60-second explainer on black holes, HD, cinematic music", "black holes"),
+        ("A 2 minute documentary about coral reefs in 4K with upbeat music", "coral reefs"),
+        ("Une vidéo de 30 secondes sur les abeilles, musique douce", "sur les abeilles"),
+    ],
+)
+def test_production_details_never_reach_the_narration(prompt: str, subject: str) -> None:
+    from nexus_core.script_template import strip_format_words
+
+    assert strip_format_words(prompt) == subject
+    scenario = write_template_scenario(VideoRequest(prompt=prompt, duration_seconds=30), video_id="v")
+    spoken = " ".join(s.dialogue for s in scenario.scenes).lower()
+    for word in ("second", "explainer", "music", "hd", "4k", "musique"):
+        assert word not in spoken.split() and f"{word}," not in spoken
