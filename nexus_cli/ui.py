@@ -30,6 +30,13 @@ def run_ui(*, port: int) -> int:
     command = dagster_dev_command(port=port, workspace=project_file("workspace.yaml"))
     print(f"Dagster UI on http://127.0.0.1:{port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']}); Ctrl-C stops it")
     proc = subprocess.Popen(command, cwd=PROJECT_ROOT, preexec_fn=_restore_signals)
+
+    def _stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # Started from a script, SIGINT may arrive ignored: take it back, and treat SIGTERM the same way.
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     try:
         return proc.wait()
     except KeyboardInterrupt:

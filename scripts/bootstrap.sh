@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
-EXTRAS=${EXTRAS:-dev}
+EXTRAS=${EXTRAS-}
 
 need_apt=()
 command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
@@ -26,8 +26,9 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 stamp="$VENV/.installed-$(cat pyproject.toml | sha1sum | cut -c1-12)-$EXTRAS"
 if [ ! -f "$stamp" ]; then
-  echo "==> pip install -e .[$EXTRAS]"
+  target="."; [ -n "$EXTRAS" ] && target=".[$EXTRAS]"
+  echo "==> pip install -e $target"
   "$VENV/bin/python" -m pip install -q --upgrade pip
-  "$VENV/bin/python" -m pip install -q -e ".[$EXTRAS]"
+  "$VENV/bin/python" -m pip install -q -e "$target"
   rm -f "$VENV"/.installed-* && touch "$stamp"
 fi
