@@ -58,7 +58,7 @@ def phase_run(context: dg.AssetExecutionContext, catalog: Catalog, asset_name: s
     """Mark the phase started, time it, and mark the video FAILED with the reason if the body raises."""
     video_id = context.partition_key
     phase = ASSET_PHASE[asset_name]
-    catalog.start_phase(video_id, phase=phase)
+    catalog.start_phase(video_id, phase=phase, run_id=context.run_id)
     run = PhaseRun(catalog=catalog, video_id=video_id, phase=phase, started=time.monotonic())
     try:
         yield run

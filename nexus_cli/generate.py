@@ -51,6 +51,18 @@ def run_video(instance: dg.DagsterInstance, video_id: str) -> dg.ExecutionResult
     )
 
 
+def run_failure_reason(outcome: dict[str, object]) -> str | None:
+    """The first step failure's message from a finished run, or the exception that stopped it."""
+    result = outcome.get("result")
+    if isinstance(result, dg.ExecutionResult):
+        for event in result.get_step_failure_events():
+            error = event.step_failure_data.error
+            if error is not None:
+                return f"{event.step_key}: {error.message.strip()}"
+    error = outcome.get("error")
+    return str(error) if error else None
+
+
 @dataclass
 class ProgressView:
     """One bar per phase, driven by the catalog's phase and percent."""
@@ -115,7 +127,9 @@ def generate(settings: NexusSettings, request: VideoRequest, console: Console) -
         return 130
     record = catalog.require(video_id)
     if "error" in outcome or record.status is not VideoStatus.COMPLETED:
-        reason = record.error or str(outcome.get("error") or "the run failed")
+        reason = record.error or run_failure_reason(outcome) or "the run failed"
+        if not record.status.is_final:
+            catalog.mark_failed(video_id, error=reason)
         console.print(f"[red]FAILED[/] {video_id}: {reason}")
         return 1
     print_summary(console, settings, record, time.monotonic() - started)

@@ -1,7 +1,13 @@
 """The video catalog: one row per video (the Dagster partition key), its status, progress and artifacts."""
 
-from nexus_core.catalog.errors import CatalogError, VideoCancelled, VideoExists, VideoNotFound
+from nexus_core.catalog.errors import (
+    CatalogError,
+    RunAlreadyFailed,
+    VideoCancelled,
+    VideoExists,
+    VideoNotFound,
+)
 from nexus_core.catalog.record import VideoRecord
 from nexus_core.catalog.repository import Catalog
 
-__all__ = ["Catalog", "CatalogError", "VideoCancelled", "VideoExists", "VideoNotFound", "VideoRecord"]
+__all__ = ["Catalog", "CatalogError", "RunAlreadyFailed", "VideoCancelled", "VideoExists", "VideoNotFound", "VideoRecord"]

@@ -29,3 +29,11 @@ class VideoCancelled(CatalogError):
     def __init__(self, video_id: str) -> None:
         super().__init__(f"video {video_id!r} was cancelled")
         self.video_id = video_id
+
+
+class RunAlreadyFailed(CatalogError):
+    """Another step of the same run already failed this video: later steps must not revive it."""
+
+    def __init__(self, video_id: str, error: str | None) -> None:
+        super().__init__(f"video {video_id!r} already failed in this run: {error or 'unknown error'}")
+        self.video_id = video_id

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from nexus_core.catalog import migrate
 from nexus_core.catalog.engine import WRITE_OPTION, make_engine, normalize_url
-from nexus_core.catalog.errors import VideoCancelled, VideoExists, VideoNotFound
+from nexus_core.catalog.errors import RunAlreadyFailed, VideoCancelled, VideoExists, VideoNotFound
 from nexus_core.catalog.record import VideoRecord
 from nexus_core.catalog.tables import VideoRow, videos
 from nexus_core.models import VideoRequest, VideoStatus
@@ -197,13 +197,21 @@ class Catalog:
             raise VideoExists(video_id) from exc
         return VideoRecord.from_row(row)
 
-    def start_phase(self, video_id: str, *, phase: str) -> None:
-        """The pipeline entered a phase: PROCESSING at 0%; raises VideoCancelled on a cancelled video."""
+    def start_phase(self, video_id: str, *, phase: str, run_id: str | None = None) -> None:
+        """The pipeline entered a phase: PROCESSING at 0%.
+
+        Raises VideoCancelled on a cancelled video, and RunAlreadyFailed when run_id is the run that
+        already marked the video FAILED (a sibling step must not revive it); a new run retries.
+        """
         with self._writing() as session:
             row = self._locked(session, video_id)
             if row.status == _CANCELLED:
                 raise VideoCancelled(video_id)
+            if run_id is not None and row.status == VideoStatus.FAILED.value and row.dagster_run_id == run_id:
+                raise RunAlreadyFailed(video_id, row.error)
             now = self._now()
+            if run_id is not None:
+                row.dagster_run_id = run_id
             row.status = _PROCESSING
             row.phase = phase
             row.percent = 0.0

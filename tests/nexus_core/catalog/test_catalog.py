@@ -452,3 +452,17 @@ def test_postgres_url_hides_the_password() -> None:
     catalog = Catalog("postgresql://nexus:s3cret@127.0.0.1:1/nexus", migrate_on_open=False)
     assert "s3cret" not in repr(catalog) and catalog.backend == "postgresql"
     catalog.close()
+
+
+def test_a_failed_run_is_not_revived_by_its_own_later_step(catalog: Catalog) -> None:
+    from nexus_core.catalog import RunAlreadyFailed
+
+    catalog.create_video(video_id="sib", request=VideoRequest(prompt="siblings"))
+    catalog.start_phase("sib", phase="assets", run_id="run-1")
+    catalog.mark_failed("sib", error="voiceover: espeak crashed", phase="assets")
+    with pytest.raises(RunAlreadyFailed):
+        catalog.start_phase("sib", phase="assets", run_id="run-1")
+    assert catalog.require("sib").status is VideoStatus.FAILED
+    catalog.start_phase("sib", phase="assets", run_id="run-2")
+    record = catalog.require("sib")
+    assert record.status is VideoStatus.PROCESSING and record.dagster_run_id == "run-2" and not record.error
