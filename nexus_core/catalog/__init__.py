@@ -10,4 +10,12 @@ from nexus_core.catalog.errors import (
 from nexus_core.catalog.record import VideoRecord
 from nexus_core.catalog.repository import Catalog
 
-__all__ = ["Catalog", "CatalogError", "RunAlreadyFailed", "VideoCancelled", "VideoExists", "VideoNotFound", "VideoRecord"]
+__all__ = [
+    "Catalog",
+    "CatalogError",
+    "RunAlreadyFailed",
+    "VideoCancelled",
+    "VideoExists",
+    "VideoNotFound",
+    "VideoRecord",
+]
