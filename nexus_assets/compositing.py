@@ -15,6 +15,7 @@ from nexus_assets.manifests import (
 )
 from nexus_assets.partitions import videos_partitions
 from nexus_assets.phases import phase_run
+from nexus_assets.placement import op_tags_for
 from nexus_core import storage_keys as keys
 from nexus_core.hashing import stable_hash
 from nexus_core.media.compositor import PreviousShot, render_scene_clip
@@ -50,6 +51,7 @@ def _read_rgb(path: str) -> np.ndarray:
 @dg.asset(
     partitions_def=videos_partitions, group_name="compositing", kinds={"opencv"},
     deps=["scene_images", "voiceover"],
+    op_tags=op_tags_for("composited_scenes"),
 )
 def composited_scenes(
     context: dg.AssetExecutionContext,

@@ -7,6 +7,7 @@ import dagster as dg
 from nexus_assets.manifests import load_manifest
 from nexus_assets.partitions import videos_partitions
 from nexus_assets.phases import phase_run
+from nexus_assets.placement import op_tags_for
 from nexus_core import storage_keys as keys
 from nexus_core.media.ffmpeg_args import build_rendition_args
 from nexus_core.media.presets import master_preset, presets_for
@@ -27,6 +28,7 @@ def timeline_cues(clips: list[dict[str, Any]]) -> list[Cue]:
 @dg.asset(
     partitions_def=videos_partitions, group_name="encoding", kinds={"ffmpeg"},
     deps=["master", "composited_scenes"],
+    op_tags=op_tags_for("renditions"),
 )
 def renditions(
     context: dg.AssetExecutionContext,

@@ -5,6 +5,7 @@ import dagster as dg
 from nexus_assets.manifests import load_manifest
 from nexus_assets.partitions import videos_partitions
 from nexus_assets.phases import phase_run
+from nexus_assets.placement import op_tags_for
 from nexus_core import storage_keys as keys
 from nexus_core.media.ffmpeg_args import build_thumbnail_args, thumbnail_times
 from nexus_core.media.probe import probe
@@ -22,7 +23,8 @@ def published_name(rendition: str) -> str:
     return "video.mp4" if rendition == "h264" else f"video.{rendition}.mp4"
 
 
-@dg.asset(partitions_def=videos_partitions, group_name="finalization", kinds={"python"}, deps=["renditions"])
+@dg.asset(partitions_def=videos_partitions, group_name="finalization", kinds={"python"}, deps=["renditions"],
+          op_tags=op_tags_for("published_video"))
 def published_video(
     context: dg.AssetExecutionContext,
     catalog: CatalogResource,

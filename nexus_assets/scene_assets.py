@@ -15,6 +15,7 @@ from nexus_assets.manifests import (
 )
 from nexus_assets.partitions import videos_partitions
 from nexus_assets.phases import phase_run
+from nexus_assets.placement import op_tags_for
 from nexus_core import storage_keys as keys
 from nexus_core.hashing import stable_hash
 from nexus_core.media.timeline import VOICE_LEAD_S
@@ -29,7 +30,8 @@ from resources.voice import VoiceSynth
 VOICE_TAIL_S = 0.25
 
 
-@dg.asset(partitions_def=videos_partitions, group_name="assets", kinds={"python"}, deps=["scenario"])
+@dg.asset(partitions_def=videos_partitions, group_name="assets", kinds={"python"}, deps=["scenario"],
+          op_tags=op_tags_for("scene_images"))
 def scene_images(
     context: dg.AssetExecutionContext,
     catalog: CatalogResource,
@@ -78,7 +80,8 @@ def scene_images(
     )
 
 
-@dg.asset(partitions_def=videos_partitions, group_name="assets", kinds={"python"}, deps=["scenario"])
+@dg.asset(partitions_def=videos_partitions, group_name="assets", kinds={"python"}, deps=["scenario"],
+          op_tags=op_tags_for("voiceover"))
 def voiceover(
     context: dg.AssetExecutionContext,
     catalog: CatalogResource,
@@ -126,7 +129,8 @@ def voiceover(
     )
 
 
-@dg.asset(partitions_def=videos_partitions, group_name="assets", kinds={"python"}, deps=["scenario"])
+@dg.asset(partitions_def=videos_partitions, group_name="assets", kinds={"python"}, deps=["scenario"],
+          op_tags=op_tags_for("music_bed"))
 def music_bed(
     context: dg.AssetExecutionContext,
     catalog: CatalogResource,

@@ -6,6 +6,7 @@ import dagster as dg
 
 from nexus_assets.partitions import videos_partitions
 from nexus_assets.phases import PhaseFailed, phase_run
+from nexus_assets.placement import op_tags_for
 from nexus_core import storage_keys as keys
 from nexus_core.scenario_check import check_scenario
 from resources.catalog import CatalogResource
@@ -18,6 +19,7 @@ SCENARIO_CHECK = "scenario_is_valid"
 @dg.asset(
     partitions_def=videos_partitions,
     group_name="script",
+    op_tags=op_tags_for("scenario"),
     kinds={"python"},
     check_specs=[
         dg.AssetCheckSpec(

@@ -1,0 +1,155 @@
+"""Kubernetes deployment settings (NEXUS_K8S_*), in one class: pools, sizes, names, scaling, network."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+HELM_VALUES_DIR = Path(__file__).resolve().parent.parent / "helm-values"
+DEPLOY_ENVIRONMENTS = ("production", "staging")
+ROLE_LABEL = "nexus.video/role"  # what the NetworkPolicies select on
+WORKER_LABELS = {ROLE_LABEL: "worker"}  # code server, run and step pods
+DAGSTER_SYSTEM_LABELS = {ROLE_LABEL: "dagster-system"}  # webserver and daemon (set in helm-values/)
+
+
+class PodResources(BaseModel):
+    """A container's CPU request and limit, and its memory (request = limit, so nothing is OOM-killed early)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cpu: str
+    cpu_limit: str
+    memory: str
+
+    def requirements(self, extra_limits: dict[str, str] | None = None) -> dict[str, dict[str, str]]:
+        """Kubernetes `resources` (requests and limits); extended resources such as GPUs go in both."""
+        extra = extra_limits or {}
+        return {
+            "requests": {"cpu": self.cpu, "memory": self.memory, **extra},
+            "limits": {"cpu": self.cpu_limit, "memory": self.memory, **extra},
+        }
+
+
+# Sized from bench/render.py: a 60 s 1080p30 video peaks under 1 GiB RSS for the whole pipeline in one
+# process, and compositing/encoding keep ~2 cores busy; a step pod gets twice that memory headroom.
+DEFAULT_SIZES: dict[str, PodResources] = {
+    "light": PodResources(cpu="250m", cpu_limit="1", memory="512Mi"),  # script, finalization: I/O and API calls
+    "audio": PodResources(cpu="1", cpu_limit="2", memory="1Gi"),  # voice and music synthesis
+    "media": PodResources(cpu="2", cpu_limit="4", memory="2Gi"),  # compositing, rendering, CPU encoding
+    "diffusion": PodResources(cpu="4", cpu_limit="8", memory="16Gi"),  # diffusers pipeline beside the GPU
+    "gpu_encode": PodResources(cpu="2", cpu_limit="4", memory="4Gi"),  # NVENC encoding
+    "run": PodResources(cpu="250m", cpu_limit="1", memory="512Mi"),  # the run worker that launches step pods
+    "code_server": PodResources(cpu="500m", cpu_limit="1", memory="1Gi"),  # the code location's gRPC server
+}
+
+
+class DeploySettings(BaseSettings):
+    """Where each phase runs in Kubernetes and how the platform around it is named, sized and scaled."""
+
+    model_config = SettingsConfigDict(env_prefix="NEXUS_K8S_", env_nested_delimiter="__", extra="ignore")
+
+    kubernetes_version: str = Field(default="1.33", description="Schemas the rendered manifests are checked against.")
+    namespace: str = "nexus"
+    image: str = Field(default="ghcr.io/nexus-video/nexus-video:0.1.0", description="Code, run and step image.")
+    image_pull_policy: str = "IfNotPresent"
+    release: str = Field(default="nexus", description="Helm release of the dagster/dagster chart.")
+    code_location: str = Field(default="nexus-pipeline", description="The chart's user code deployment name.")
+    service_account: str = "nexus-dagster"
+    dagster_home: str = "/opt/dagster/dagster_home"
+    container_python: str = "/usr/local/bin/python"
+    container_workdir: str = "/app"
+    code_server_port: int = 3030
+
+    pool_label_key: str = Field(default="nexus.video/pool", description="Node label that names a node pool.")
+    gpu_pool: str = "gpu"
+    cpu_pool: str = "cpu"
+    system_pool: str = Field(default="system", description="Webserver, daemon, API.")
+    gpu_resource: str = Field(default="nvidia.com/gpu", description="Extended resource and taint key of GPUs.")
+    gpu_encoding: bool = Field(default=False, description="Encode renditions with NVENC on the GPU pool.")
+    gpu_concurrency_pool: str = Field(default="gpu", description="Dagster concurrency pool of the GPU steps.")
+    gpu_pool_limit: int = Field(default=4, ge=1, description="GPU steps at once across all runs.")
+    max_concurrent_steps: int = Field(default=4, ge=1, description="Step pods at once within one run.")
+    sizes: dict[str, PodResources] = Field(default_factory=lambda: dict(DEFAULT_SIZES))
+
+    env_secret: str = Field(default="nexus-env", description="Existing Secret: provider keys, storage, catalog.")
+    postgres_secret: str = Field(default="dagster-postgresql-secret", description="Existing Secret for Dagster.")
+    kafka_auth_secret: str | None = Field(default=None, description="Existing Secret with sasl/username/password.")
+    kafka_bootstrap_servers: str = "kafka-bootstrap.kafka.svc:9092"
+    requests_topic: str = "video.generation.requests"
+    consumer_group: str = "nexus-video-workers"
+    lag_threshold: int = Field(default=10, ge=1)
+    workers_min: int = Field(default=3, ge=0)
+    workers_max: int = Field(default=20, ge=1)
+
+    api_host: str = "api.nexus-video.example.com"
+    api_tls_secret: str = Field(default="nexus-api-tls", description="Existing TLS Secret (or cert-manager's).")
+    api_port: int = 8000
+    api_liveness_path: str = "/healthz"
+    api_readiness_path: str = "/readyz"
+    api_min: int = Field(default=3, ge=1)
+    api_max: int = Field(default=10, ge=1)
+    api_cpu_utilization: int = Field(default=70, ge=1, le=100)
+    api_resources: PodResources = PodResources(cpu="500m", cpu_limit="1", memory="512Mi")
+    ingress_class: str = "nginx"
+    ingress_namespace: str = "ingress-nginx"
+
+    postgres_cidr: str = "10.0.0.0/8"
+    postgres_port: int = 5432
+    kafka_cidr: str = "10.0.0.0/8"
+    kafka_port: int = 9092
+    redis_cidr: str = "10.0.0.0/8"
+    redis_port: int = 6379
+    s3_cidr: str = Field(default="0.0.0.0/0", description="Object store (and provider APIs) over HTTPS.")
+    kube_api_cidr: str = Field(default="10.0.0.0/8", description="The API server: run pods launch step pods.")
+
+    @field_validator("sizes", mode="before")
+    @classmethod
+    def _merge_sizes(cls, value: Any) -> Any:
+        """Overlay partial sizes (NEXUS_K8S_SIZES__MEDIA__MEMORY=3Gi) on the defaults instead of replacing them."""
+        if not isinstance(value, dict):
+            return value
+        merged: dict[str, Any] = {name: size.model_dump() for name, size in DEFAULT_SIZES.items()}
+        for name, size in value.items():
+            update = size.model_dump() if isinstance(size, PodResources) else dict(size)
+            merged[name] = {**merged.get(name, {}), **update}
+        return merged
+
+    @property
+    def fullname(self) -> str:
+        """The chart's name prefix for its own objects (`dagster.fullname`)."""
+        return _chart_fullname(self.release, "dagster")
+
+    @property
+    def user_code_deployment(self) -> str:
+        """The Deployment the chart makes for the code location (the workers KEDA scales)."""
+        return f"{_chart_fullname(self.release, 'dagster-user-deployments')}-{self.code_location}"
+
+    @property
+    def settings_config_map(self) -> str:
+        """ConfigMap carrying these settings into the code server and the run and step pods."""
+        return "nexus-k8s-settings"
+
+    def env_vars(self) -> dict[str, str]:
+        """These settings as NEXUS_K8S_* environment variables (what the rendered ConfigMap holds)."""
+        values = self.model_dump(mode="json")
+        return {
+            f"NEXUS_K8S_{name.upper()}": value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+            for name, value in values.items()
+            if value is not None
+        }
+
+
+def _chart_fullname(release: str, chart: str) -> str:
+    """The charts' `dagster.fullname` helper: the release alone when it already contains the chart's name."""
+    return release if chart in release else f"{release}-{chart}"
+
+
+def load_deploy_settings(environment: str = "production") -> DeploySettings:
+    """Settings for an environment: helm-values/<environment>.env, then NEXUS_K8S_* variables over it."""
+    if environment not in DEPLOY_ENVIRONMENTS:
+        raise ValueError(f"unknown environment {environment!r}: choose one of {', '.join(DEPLOY_ENVIRONMENTS)}")
+    return DeploySettings(_env_file=HELM_VALUES_DIR / f"{environment}.env")  # type: ignore[call-arg]
