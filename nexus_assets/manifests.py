@@ -36,9 +36,11 @@ def load_scenario(store: ObjectStore, video_id: str) -> Scenario:
 def reusable_entries(
     store: ObjectStore, previous: dict[str, Any], items_key: str = "items"
 ) -> dict[str, dict[str, Any]]:
-    """Earlier entries by input hash, kept only when their object is still in the store."""
+    """Earlier entries by input hash, kept when their object is still stored and no fallback made them."""
     out: dict[str, dict[str, Any]] = {}
     for entry in previous.get(items_key, []):
+        if "fallback" in str(entry.get("provider", "")):
+            continue  # made by a stand-by provider during an outage: try the real one again
         if entry.get("input_hash") and entry.get("key") and store.exists(entry["key"]):
             out[entry["input_hash"]] = entry
     return out
