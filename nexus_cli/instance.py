@@ -22,11 +22,13 @@ def project_file(name: str) -> Path:
 
 
 def prepare_instance(settings: NexusSettings) -> dg.DagsterInstance:
-    """Point DAGSTER_HOME at the local instance (creating it from dagster.yaml) and open it."""
+    """Point DAGSTER_HOME at the instance (its dagster.yaml from NEXUS_DAGSTER_CONFIG or the repo) and open it."""
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     target = home / "dagster.yaml"
-    source = project_file("dagster.yaml")
+    source = settings.dagster_config or project_file("dagster.yaml")
+    if not source.is_file():
+        raise FileNotFoundError(f"NEXUS_DAGSTER_CONFIG points at {source}, which is not a file")
     if not target.exists() or target.read_bytes() != source.read_bytes():
         shutil.copyfile(source, target)
     os.environ["DAGSTER_HOME"] = str(home)

@@ -21,6 +21,9 @@ class NexusSettings(BaseSettings):
     database_url: str | None = Field(default=None, description="Catalog URL; SQLite under home by default.")
     store_root: Path | None = Field(default=None, description="Local object store folder.")
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1, le=64)
+    dagster_config: Path | None = Field(
+        default=None, description="Instance config copied into DAGSTER_HOME (default: the repo's dagster.yaml)."
+    )
     piper_model_path: Path | None = Field(default=None, description="A Piper .onnx voice; espeak-ng if unset.")
 
     @property

@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import dagster as dg
+
 from nexus_core.settings import NexusSettings
+from resources.settings import ProviderSettings
 
-ENVIRONMENTS = ("local",)
+ENVIRONMENTS = ("local", "prod")
 
 
-def resources_for(environment: str, settings: NexusSettings | None = None) -> dict[str, Any]:
-    """The resource dict for an environment ('local': embedded defaults, no keys, no servers)."""
+def resources_for(
+    environment: str, settings: NexusSettings | None = None, providers: ProviderSettings | None = None
+) -> dict[str, Any]:
+    """The resource dict for an environment.
+
+    'local': embedded defaults, no keys, no servers. 'prod': each outside system's real implementation
+    where its settings are present (OPENAI_API_KEY, ELEVENLABS_API_KEY, NEXUS_DIFFUSION_MODEL,
+    NEXUS_S3_BUCKET, ...), the embedded default where they are not.
+    """
+    if environment not in ENVIRONMENTS:
+        raise ValueError(f"unknown environment {environment!r}: choose one of {', '.join(ENVIRONMENTS)}")
+    settings = settings or NexusSettings()
+    local = _local_resources(settings)
+    if environment == "local":
+        return local
+    return {**local, **_production_resources(settings, providers or ProviderSettings())}
+
+
+def _local_resources(settings: NexusSettings) -> dict[str, Any]:
     from resources.catalog import CatalogResource
     from resources.image_generator import ProceduralImageGenerator
     from resources.music import SynthMusic
@@ -19,9 +40,6 @@ def resources_for(environment: str, settings: NexusSettings | None = None) -> di
     from resources.storage import LocalObjectStore
     from resources.voice import EspeakVoice, PiperVoice, VoiceSynth
 
-    if environment not in ENVIRONMENTS:
-        raise ValueError(f"unknown environment {environment!r}: choose one of {', '.join(ENVIRONMENTS)}")
-    settings = settings or NexusSettings()
     voice: VoiceSynth = (
         PiperVoice(model_path=str(settings.piper_model_path)) if settings.piper_model_path else EspeakVoice()
     )
@@ -34,3 +52,49 @@ def resources_for(environment: str, settings: NexusSettings | None = None) -> di
         "music": SynthMusic(),
         "pipeline": PipelineConfig(workers=settings.workers),
     }
+
+
+def _production_resources(settings: NexusSettings, p: ProviderSettings) -> dict[str, Any]:
+    """Only the resources whose real implementation is configured; secrets stay EnvVars (read at launch)."""
+    cache = Path(p.provider_cache_dir or settings.resolved_home / "cache")
+    chosen: dict[str, Any] = {}
+    if p.openai_api_key or p.openai_base_url:
+        from resources.openai_writer import OpenAIScriptWriter
+
+        chosen["script_writer"] = OpenAIScriptWriter(
+            api_key=dg.EnvVar("OPENAI_API_KEY") if p.openai_api_key else "",
+            base_url=p.openai_base_url, model=p.openai_model, timeout_s=p.openai_timeout_s,
+            cache_dir=str(cache / "openai"),
+        )
+    if p.elevenlabs_api_key:
+        from resources.elevenlabs_voice import ElevenLabsVoice
+
+        chosen["voice"] = ElevenLabsVoice(
+            api_key=dg.EnvVar("ELEVENLABS_API_KEY"), base_url=p.elevenlabs_base_url,
+            voice_id=p.elevenlabs_voice_id, model_id=p.elevenlabs_model,
+            concurrency=p.elevenlabs_concurrency, cache_dir=str(cache / "elevenlabs"),
+        )
+        if p.elevenlabs_music:
+            from resources.hosted_music import ElevenLabsMusic
+
+            chosen["music"] = ElevenLabsMusic(
+                api_key=dg.EnvVar("ELEVENLABS_API_KEY"), base_url=p.elevenlabs_base_url,
+                cache_dir=str(cache / "music"),
+            )
+    if p.diffusion_model:
+        from resources.diffusion import DiffusionImageGenerator
+
+        chosen["image_generator"] = DiffusionImageGenerator(
+            model=p.diffusion_model, allow_download=p.diffusion_allow_download, steps=p.diffusion_steps,
+            guidance_scale=p.diffusion_guidance_scale, device=p.diffusion_device,
+            batch_size=p.diffusion_batch_size, native_size=p.diffusion_native_size, memory=p.diffusion_memory,
+        )
+    if p.s3_bucket:
+        from resources.s3_storage import S3ObjectStore
+
+        chosen["store"] = S3ObjectStore(
+            bucket=p.s3_bucket, prefix=p.s3_prefix, endpoint_url=p.s3_endpoint_url, region=p.s3_region,
+            sse=p.s3_sse, sse_kms_key_id=p.s3_sse_kms_key_id, url_expiry_s=p.s3_url_expiry_s,
+            multipart_threshold_mb=p.s3_multipart_threshold_mb,
+        )
+    return chosen

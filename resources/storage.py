@@ -22,6 +22,13 @@ class ObjectNotFound(KeyError):
     """The key is not in the store."""
 
 
+def check_key(key: str) -> str:
+    """The key itself when it is a relative '/'-separated path with no empty, '.' or '..' part; else ValueError."""
+    if not key or key.startswith("/") or any(p in ("", ".", "..") for p in key.split("/")):
+        raise ValueError(f"invalid object key {key!r}")
+    return key
+
+
 class ObjectStore(dg.ConfigurableResource, ABC):
     """Keys are '/'-separated paths such as videos/{id}/script/scenario.json."""
 
@@ -80,10 +87,7 @@ class LocalObjectStore(ObjectStore):
     root: str
 
     def _path(self, key: str) -> Path:
-        parts = key.split("/")
-        if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
-            raise ValueError(f"invalid object key {key!r}")
-        return Path(self.root).joinpath(*parts)
+        return Path(self.root).joinpath(*check_key(key).split("/"))
 
     def put_file(self, key: str, path: Path, *, content_type: str | None = None) -> int:
         dest = self._path(key)

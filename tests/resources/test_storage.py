@@ -9,8 +9,11 @@ import pytest
 from resources.storage import LocalObjectStore, ObjectNotFound, ObjectStore
 
 
-@pytest.fixture(params=["local"])
+@pytest.fixture(params=["local", "s3"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
+    if request.param == "s3":  # SeaweedFS on loopback (tests/resources/conftest.py)
+        s3_store: ObjectStore = request.getfixturevalue("s3_store")
+        return s3_store
     return LocalObjectStore(root=str(tmp_path / "store"))
 
 

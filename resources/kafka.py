@@ -1,0 +1,314 @@
+"""Kafka as a Dagster resource: connection and topic settings, one producer and cached consumers per process.
+
+Sensors read with `read()`: partitions are assigned by hand at the offsets kept in the sensor's cursor (no
+consumer-group join, which takes seconds), with a short poll and a bounded batch. `publish()` queues a
+message; `flush()` waits for the broker's acks and raises KafkaDeliveryError if any were refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from nexus_core.kafka_settings import KafkaSettings
+from nexus_core.messages import EventKind, VideoEvent
+
+log = logging.getLogger(__name__)
+
+_clients: dict[tuple[Any, ...], Any] = {}
+_clients_lock = threading.Lock()
+
+
+class KafkaDeliveryError(Exception):
+    """The broker did not confirm every message in time."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """One message read from a topic."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp_ms: int | None
+
+
+class DeliveryTracker:
+    """Counts delivery reports for one producer; `wait()` flushes and returns the errors since the last wait."""
+
+    def __init__(self, producer: Producer) -> None:
+        self.producer = producer
+        self._errors: list[str] = []
+        self._lock = threading.Lock()
+
+    def on_delivery(self, err: KafkaError | None, msg: Any) -> None:
+        if err is not None:
+            with self._lock:
+                self._errors.append(f"{msg.topic()}: {err.str()}")
+
+    def flush(self, timeout_s: float) -> None:
+        remaining = self.producer.flush(timeout_s)
+        with self._lock:
+            errors, self._errors = self._errors, []
+        if remaining:
+            errors.append(f"{remaining} message(s) not acknowledged within {timeout_s:.1f} s")
+        if errors:
+            raise KafkaDeliveryError("; ".join(errors[:5]))
+
+
+def shared_producer(settings: KafkaSettings) -> DeliveryTracker:
+    """This process's idempotent producer for the settings' cluster (a forked child makes its own)."""
+    key = ("producer", os.getpid(), tuple(sorted(settings.producer_config().items())))
+    with _clients_lock:
+        tracker = _clients.get(key)
+        if tracker is None:
+            tracker = _clients[key] = DeliveryTracker(Producer(settings.producer_config()))
+        return tracker
+
+
+def shared_consumer(settings: KafkaSettings, group: str) -> Consumer:
+    """A consumer kept between sensor ticks (its connections stay warm); partitions are assigned per read."""
+    key = ("consumer", os.getpid(), group, tuple(sorted(settings.client_config().items())))
+    with _clients_lock:
+        consumer = _clients.get(key)
+        if consumer is None:
+            consumer = _clients[key] = Consumer(settings.consumer_config(group))
+        return consumer
+
+
+def close_clients() -> None:
+    """Close every cached client of this process (tests, shutdown)."""
+    with _clients_lock:
+        clients = list(_clients.values())
+        _clients.clear()
+    for client in clients:
+        if isinstance(client, Consumer):
+            client.close()
+        elif isinstance(client, DeliveryTracker):
+            client.producer.flush(1.0)
+
+
+def read_topic(
+    consumer: Consumer,
+    topic: str,
+    offsets: Mapping[int, int],
+    *,
+    max_messages: int,
+    poll_timeout_s: float,
+    budget_s: float,
+    metadata_timeout_s: float = 5.0,
+) -> tuple[list[Record], dict[int, int]]:
+    """Up to max_messages from every partition of topic, from the given next offsets (earliest if unknown).
+
+    Returns the records and the next offset of every partition. A missing topic reads as empty. An offset
+    past the end (a broker that lost its data) falls back to the earliest one.
+    """
+    metadata = consumer.list_topics(topic, timeout=metadata_timeout_s)
+    info = metadata.topics.get(topic)
+    if info is None or info.error is not None or not info.partitions:
+        return [], dict(offsets)
+    partitions = sorted(info.partitions)
+    positions = {p: int(offsets.get(p, -2)) for p in partitions}  # -2: OFFSET_BEGINNING
+    consumer.assign([TopicPartition(topic, p, positions[p]) for p in partitions])
+    records: list[Record] = []
+    deadline = time.monotonic() + budget_s
+    try:
+        while len(records) < max_messages and time.monotonic() < deadline:
+            # short slices: consume() waits its whole timeout unless the batch fills, so check the ends often
+            batch = consumer.consume(min(500, max_messages - len(records)), timeout=min(poll_timeout_s, 0.05))
+            for msg in batch:
+                err = msg.error()
+                if err is not None:
+                    if err.code() != KafkaError._PARTITION_EOF:
+                        log.warning("reading %s: %s", topic, err.str())
+                    continue
+                timestamp_type, timestamp = msg.timestamp()
+                records.append(Record(msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value(),
+                                      timestamp if timestamp_type else None))
+                positions[msg.partition()] = msg.offset() + 1
+            # an end not yet known (a cold consumer still fetching) keeps the loop polling; the cached ends
+            # can be older than this tick, so the broker confirms them before the tick stops
+            if _caught_up(consumer, topic, positions) and _caught_up(consumer, topic, positions, cached=False):
+                break
+    finally:
+        consumer.unassign()
+    return records, positions
+
+
+def _ends(consumer: Consumer, topic: str, partitions: Iterable[int], *, cached: bool) -> dict[int, tuple[int, int]]:
+    """(low, high) watermark of each partition whose end is known (cached: learnt from fetches, no round trip)."""
+    ends = {}
+    for partition in partitions:
+        tp = TopicPartition(topic, partition)
+        found = consumer.get_watermark_offsets(tp, cached=True) if cached else \
+            consumer.get_watermark_offsets(tp, timeout=2.0, cached=False)
+        if found is not None and found[1] >= 0:
+            ends[partition] = (int(found[0]), int(found[1]))
+    return ends
+
+
+def _caught_up(consumer: Consumer, topic: str, positions: dict[int, int], *, cached: bool = True) -> bool:
+    """Every partition's end is known and reached. A position past the end (a broker that lost its log)
+    falls back to the earliest offset, and the partition is read again from there."""
+    ends = _ends(consumer, topic, positions, cached=True)
+    if not cached:
+        # the broker's answer, never below what fetches already showed (Tansu's ListOffsets can lag a batch)
+        live = _ends(consumer, topic, positions, cached=False)
+        ends = {p: (low, max(high, live.get(p, (low, high))[1])) for p, (low, high) in ends.items()}
+    if len(ends) < len(positions):
+        return False
+    behind = False
+    for partition, (low, high) in ends.items():
+        if positions[partition] > high and not cached:  # only the broker's own answer, never a cached end
+            log.warning("%s[%d]: cursor offset %d is past the log's end %d (the broker lost data?); reading "
+                        "from %d", topic, partition, positions[partition], high, low)
+            positions[partition] = low
+            try:
+                consumer.seek(TopicPartition(topic, partition, low))
+            except KafkaException:
+                consumer.assign([TopicPartition(topic, p, positions[p]) for p in sorted(positions)])
+        if max(positions[partition], low) < high:
+            behind = True
+    return not behind
+
+
+def ensure_topics(settings: KafkaSettings, *, timeout_s: float = 10.0) -> None:
+    """Create the Nexus topics that do not exist yet (local stacks and tests; production provisions them)."""
+    admin = AdminClient(settings.client_config())
+    existing = set(admin.list_topics(timeout=timeout_s).topics)
+    names = [settings.topic_requests, settings.topic_events, settings.topic_cancel, settings.topic_notifications,
+             settings.topic_dead_letter]
+    wanted = [NewTopic(n, settings.topic_partitions, 1) for n in names if n not in existing]
+    if not wanted:
+        return
+    for name, future in admin.create_topics(wanted, operation_timeout=timeout_s).items():
+        try:
+            future.result(timeout_s)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+            log.debug("topic %s already exists", name)
+
+
+class KafkaResource(dg.ConfigurableResource):
+    """The Kafka cluster: connection, security and topic names (see KafkaSettings for each field)."""
+
+    bootstrap_servers: str
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = None
+    ssl_ca_location: str | None = None
+    topic_requests: str = "video.generation.requests"
+    topic_events: str = "video.generation.events"
+    topic_cancel: str = "video.generation.cancel"
+    topic_notifications: str = "user.notifications"
+    topic_dead_letter: str = "video.generation.requests.dlq"
+    consumer_batch: int = 500
+    poll_timeout_s: float = 0.2
+    tick_budget_s: float = 2.0
+    delivery_timeout_s: float = 10.0
+    stuck_after_s: float = 300.0
+    retention_days: float = 30.0
+
+    @classmethod
+    def from_settings(cls, settings: KafkaSettings) -> KafkaResource:
+        if not settings.bootstrap_servers:
+            raise ValueError("KAFKA_BOOTSTRAP_SERVERS is not set")
+        fields = settings.model_dump(include=set(cls.model_fields))
+        return cls(**{k: v for k, v in fields.items() if v is not None or k.startswith(("sasl", "ssl"))})
+
+    def settings(self) -> KafkaSettings:
+        return KafkaSettings.model_construct(**{name: getattr(self, name) for name in type(self).model_fields})
+
+    def read(self, topic: str, offsets: Mapping[int, int], *, group: str) -> tuple[list[Record], dict[int, int]]:
+        """One bounded read from the cursor's offsets (see read_topic)."""
+        return read_topic(shared_consumer(self.settings(), group), topic, offsets, max_messages=self.consumer_batch,
+                          poll_timeout_s=self.poll_timeout_s, budget_s=self.tick_budget_s)
+
+    def publish(self, topic: str, *, key: bytes | None, value: bytes) -> None:
+        """Queue one message; call flush() before relying on it."""
+        tracker = shared_producer(self.settings())
+        while True:
+            try:
+                tracker.producer.produce(topic, key=key, value=value, on_delivery=tracker.on_delivery)
+                return
+            except BufferError:
+                tracker.producer.poll(0.1)  # the local queue is full: let deliveries drain
+
+    def publish_all(self, messages: Iterable[tuple[str, bytes | None, bytes]]) -> int:
+        """Queue (topic, key, value) messages and wait for every ack; returns how many."""
+        count = 0
+        for topic, key, value in messages:
+            self.publish(topic, key=key, value=value)
+            count += 1
+        if count:
+            self.flush()
+        return count
+
+    def flush(self) -> None:
+        shared_producer(self.settings()).flush(self.delivery_timeout_s)
+
+
+class PhaseEvents:
+    """Publishes a run's phase events (started, progress at most every 5 points or 1 s, completed)."""
+
+    def __init__(self, settings: KafkaSettings) -> None:
+        self._settings = settings
+        self._last: dict[tuple[str, str], tuple[float, float]] = {}
+
+    def _send(self, event: VideoEvent) -> None:
+        try:
+            tracker = shared_producer(self._settings)
+            tracker.producer.produce(self._settings.topic_events, key=event.key(), value=event.to_bytes(),
+                                     on_delivery=tracker.on_delivery)
+            tracker.producer.poll(0)
+        except (KafkaException, BufferError) as exc:  # events are best effort: the catalog has the truth
+            log.warning("could not publish %s for %s: %s", event.kind, event.video_id, exc)
+
+    def started(self, video_id: str, phase: str, run_id: str | None) -> None:
+        self._last[(video_id, phase)] = (time.monotonic(), 0.0)
+        self._send(VideoEvent(video_id=video_id, kind=EventKind.PHASE_STARTED, phase=phase, percent=0.0,
+                              run_id=run_id))
+
+    def progress(self, video_id: str, phase: str, percent: float) -> None:
+        now = time.monotonic()
+        last_t, last_p = self._last.get((video_id, phase), (0.0, -100.0))
+        if percent - last_p < 5.0 and now - last_t < 1.0 and percent < 100.0:
+            return
+        self._last[(video_id, phase)] = (now, percent)
+        self._send(VideoEvent(video_id=video_id, kind=EventKind.PROGRESS, phase=phase,
+                              percent=min(100.0, max(0.0, percent))))
+
+    def finished(self, video_id: str, phase: str, asset: str, *, error: str | None = None) -> None:
+        """The asset ended; events are flushed so they precede the run's own success or failure event."""
+        self._last.pop((video_id, phase), None)
+        if error is None:
+            self._send(VideoEvent(video_id=video_id, kind=EventKind.PHASE_COMPLETED, phase=phase, percent=100.0))
+        try:
+            shared_producer(self._settings).flush(min(5.0, self._settings.delivery_timeout_s))
+        except KafkaDeliveryError as exc:
+            log.warning("phase events of %s not confirmed: %s", video_id, exc)
+
+
+_phase_events: list[PhaseEvents | None] = []
+
+
+def phase_events() -> PhaseEvents | None:
+    """The run process's phase event publisher: built on first use when KAFKA_BOOTSTRAP_SERVERS is set."""
+    with _clients_lock:
+        if not _phase_events:
+            settings = KafkaSettings()
+            _phase_events.append(PhaseEvents(settings) if settings.enabled else None)
+        return _phase_events[0]

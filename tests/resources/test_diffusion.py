@@ -1,0 +1,218 @@
+"""DiffusionImageGenerator on a tiny random-weight Stable Diffusion pipeline built here from configs, saved,
+and loaded back through the generator's own loading code with the network blocked."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import pytest
+
+from nexus_core.models import CameraAngle, Scene
+from resources.diffusion import (
+    GIB,
+    DiffusionImageGenerator,
+    DiffusionModelError,
+    clear_pipeline_cache,
+    memory_plan,
+)
+from resources.image_generator import ImageGenerator
+
+REPO = Path(__file__).resolve().parents[2]
+TINY_STEPS = 4
+SCENES = [
+    Scene(scene_number=1, duration_seconds=4, description="The Sun rising over a red desert",
+          visual_elements=["dunes", "the Sun"], lighting="golden hour", camera_angle=CameraAngle.WIDE),
+    Scene(scene_number=2, duration_seconds=4, description="A lighthouse on a cliff at night",
+          visual_elements=["waves", "beam of light"], lighting="moonlit", camera_angle=CameraAngle.LOW_ANGLE),
+    Scene(scene_number=3, duration_seconds=4, description="Neptune seen from its moon Triton",
+          visual_elements=["blue planet", "stars"], lighting="dim starlight", camera_angle=CameraAngle.AERIAL),
+]
+
+
+def bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's byte-to-printable-character table (transformers 5 no longer exports it)."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    extra = [b for b in range(256) if b not in printable]
+    return {b: chr(b) for b in printable} | {b: chr(256 + n) for n, b in enumerate(extra)}
+
+
+def write_tiny_vocabulary(folder: Path) -> tuple[Path, Path]:
+    """vocab.json and merges.txt of a byte-level BPE: every byte alone and word-final, a few merges, specials."""
+    folder.mkdir(parents=True, exist_ok=True)
+    chars = list(bytes_to_unicode().values())
+    tokens = [*chars, *(c + "</w>" for c in chars)]
+    merges = [("t", "h"), ("th", "e</w>"), ("a", "n"), ("an", "d</w>"), ("s", "t"), ("a", "r")]
+    tokens += [a + b for a, b in merges] + ["<|startoftext|>", "<|endoftext|>"]
+    vocab, merges_file = folder / "vocab.json", folder / "merges.txt"
+    vocab.write_text(json.dumps({token: i for i, token in enumerate(tokens)}))
+    merges_file.write_text("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges))
+    return vocab, merges_file
+
+
+def build_tiny_pipeline(folder: Path) -> Path:
+    """A random-weight SD 1.5-shaped pipeline (UNet, VAE, CLIP text encoder, tokenizer, scheduler), saved."""
+    import torch
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    torch.manual_seed(0)
+    vocab, merges = write_tiny_vocabulary(folder / "vocabulary")
+    tokenizer = CLIPTokenizer(str(vocab), str(merges), model_max_length=77)
+    special = tokenizer.convert_tokens_to_ids(["<|startoftext|>", "<|endoftext|>"])
+    text_encoder = CLIPTextModel(CLIPTextConfig(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37, num_attention_heads=4, num_hidden_layers=2,
+        max_position_embeddings=77, projection_dim=32, bos_token_id=special[0], eos_token_id=special[1],
+        pad_token_id=special[1],
+    ))
+    unet = UNet2DConditionModel(
+        sample_size=16, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(32, 64),
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32, norm_num_groups=32,
+    )
+    vae = AutoencoderKL(
+        in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(32, 64), norm_num_groups=32,
+        down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2, sample_size=32,
+    )
+    scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                                       steps_offset=1)
+    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
+                                   scheduler=scheduler, safety_checker=None, feature_extractor=None,
+                                   requires_safety_checker=False)
+    pipe.save_pretrained(folder / "model")
+    return folder / "model"
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The saved tiny model's folder; skips the module's model tests where torch is not installed."""
+    pytest.importorskip("torch", reason="torch is not installed (scripts/test-extras.sh installs it)")
+    yield build_tiny_pipeline(tmp_path_factory.mktemp("tiny-sd"))
+    clear_pipeline_cache()
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to open a network connection fails the test."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"network access attempted: {args}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+@pytest.fixture
+def generator(tiny_model: Path, no_network: None) -> DiffusionImageGenerator:
+    return DiffusionImageGenerator(model=str(tiny_model), steps=TINY_STEPS, device="cpu")
+
+
+@pytest.mark.parametrize("size", [(640, 360), (360, 640)], ids=["16:9", "9:16"])
+def test_generates_an_image_of_the_output_size(generator: DiffusionImageGenerator, size: tuple[int, int]) -> None:
+    image = generator.generate(SCENES[0], seed=7, size=size)
+    assert image.shape == (size[1], size[0], 3) and image.dtype == np.uint8
+    assert image.std() > 1.0  # a picture, not a flat fill
+
+
+def test_the_pipeline_is_loaded_once_per_process(generator: DiffusionImageGenerator, tiny_model: Path) -> None:
+    loaded = generator.pipeline()
+    assert DiffusionImageGenerator(model=str(tiny_model), steps=1, device="cpu").pipeline() is loaded
+    assert (loaded.device, loaded.memory, loaded.native, loaded.multiple) == ("cpu", "none", 32, 8)
+    assert next(loaded.pipe.unet.parameters()).dtype.is_floating_point  # fp32 on the CPU
+    assert str(next(loaded.pipe.unet.parameters()).dtype) == "torch.float32"
+
+
+def test_same_seed_same_image_other_seed_other_image(generator: DiffusionImageGenerator) -> None:
+    first = generator.generate(SCENES[1], seed=42, size=(320, 180))
+    again = generator.generate(SCENES[1], seed=42, size=(320, 180))
+    other = generator.generate(SCENES[1], seed=43, size=(320, 180))
+    assert np.array_equal(first, again)
+    assert np.abs(first.astype(int) - other.astype(int)).mean() > 1.0
+
+
+def test_a_batch_matches_one_scene_at_a_time(tiny_model: Path, no_network: None) -> None:
+    batched = DiffusionImageGenerator(model=str(tiny_model), steps=TINY_STEPS, device="cpu", batch_size=2)
+    images = batched.generate_batch(SCENES, [11, 12, 13], (320, 180))
+    assert [i.shape for i in images] == [(180, 320, 3)] * 3
+    for scene, seed, image in zip(SCENES, [11, 12, 13], images, strict=True):
+        alone = batched.generate(scene, seed=seed, size=(320, 180))
+        assert np.abs(alone.astype(int) - image.astype(int)).max() <= 2
+    with pytest.raises(ValueError, match="3 scenes but 2 seeds"):
+        batched.generate_batch(SCENES, [1, 2], (320, 180))
+
+
+def test_the_prompt_and_negative_prompt_reach_the_pipeline(
+    generator: DiffusionImageGenerator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipe = generator.pipeline().pipe
+    seen: dict[str, object] = {}
+    real_call = type(pipe).__call__
+
+    def spy(self: object, **kwargs: object) -> object:
+        seen.update(kwargs)
+        return real_call(self, **kwargs)
+
+    monkeypatch.setattr(type(pipe), "__call__", spy)
+    generator.generate(SCENES[2], seed=1, size=(360, 640))
+    assert seen["prompt"] == ["Neptune seen from its moon Triton, blue planet, stars, dim starlight, "
+                              "aerial view from high above, cinematic film still, highly detailed, sharp focus"]
+    assert seen["negative_prompt"] == [generator.negative_prompt]
+    assert (seen["width"], seen["height"], seen["num_inference_steps"]) == (24, 40, TINY_STEPS)
+
+
+def test_works_as_the_pipelines_image_generator_resource(generator: DiffusionImageGenerator) -> None:
+    @dg.asset
+    def picture(image_generator: ImageGenerator) -> dg.MaterializeResult:
+        image = image_generator.generate(SCENES[0], seed=3, size=(480, 480))
+        return dg.MaterializeResult(metadata={"shape": list(image.shape), "by": image_generator.provider_name()})
+
+    result = dg.materialize([picture], resources={"image_generator": generator})
+    (event,) = result.get_asset_materialization_events()
+    metadata = event.materialization.metadata
+    assert metadata["shape"].value == [480, 480, 3]
+    assert metadata["by"].value == f"diffusers:{generator.model}@{TINY_STEPS}"
+
+
+def test_a_missing_model_names_the_setting(tmp_path: Path, no_network: None) -> None:
+    pytest.importorskip("torch", reason="torch is not installed (scripts/test-extras.sh installs it)")
+    with pytest.raises(DiffusionModelError, match="NEXUS_DIFFUSION_MODEL"):
+        DiffusionImageGenerator().generate(SCENES[0], seed=1, size=(64, 64))
+    missing = DiffusionImageGenerator(model=str(tmp_path / "no-model-here"), device="cpu")
+    with pytest.raises(DiffusionModelError, match=r"NEXUS_DIFFUSION_MODEL=.*no-model-here.*ALLOW_DOWNLOAD"):
+        missing.generate(SCENES[0], seed=1, size=(64, 64))
+    uncached = DiffusionImageGenerator(model="nexus-tests/not-in-the-cache", device="cpu")
+    with pytest.raises(DiffusionModelError, match="not-in-the-cache"):
+        uncached.generate(SCENES[0], seed=1, size=(64, 64))
+
+
+@pytest.mark.parametrize(
+    ("mode", "device", "gpu_gib", "weights_gib", "plan"),
+    [
+        ("auto", "cpu", None, 2.0, "none"),
+        ("auto", "cuda", 80, 2.0, "none"),  # SD 1.5 on an H100
+        ("auto", "cuda", 24, 7.0, "none"),  # SDXL on a 24 GiB card
+        ("auto", "cuda", 16, 7.0, "attention_slicing"),
+        ("auto", "cuda", 8, 7.0, "cpu_offload"),
+        ("auto", "cuda:1", 4, 2.0, "cpu_offload"),
+        ("cpu_offload", "cpu", None, 2.0, "none"),
+        ("attention_slicing", "cpu", None, 2.0, "attention_slicing"),
+        ("none", "cuda", 4, 7.0, "none"),
+    ],
+)
+def test_memory_plan(mode: str, device: str, gpu_gib: float | None, weights_gib: float, plan: str) -> None:
+    device_bytes = None if gpu_gib is None else int(gpu_gib * GIB)
+    assert memory_plan(mode, device, device_bytes=device_bytes, weight_bytes=int(weights_gib * GIB)) == plan  # type: ignore[arg-type]
+
+
+def test_the_module_imports_without_torch_or_diffusers() -> None:
+    code = ("import sys; sys.modules.update(torch=None, diffusers=None, transformers=None); "
+            "import resources.diffusion as d; print(d.DiffusionImageGenerator(model='x').provider_name())")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "diffusers:x@25"
