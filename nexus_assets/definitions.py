@@ -6,19 +6,28 @@ import dagster as dg
 
 from nexus_assets import compositing, encoding, finalization, rendering, scene_assets, script
 from nexus_assets.jobs import make_video
+from nexus_core.kafka_settings import KafkaSettings
 from nexus_core.settings import NexusSettings
 from resources import resources_for
 
 PHASE_MODULES = (script, scene_assets, compositing, rendering, encoding, finalization)
 
 
-def build_definitions(settings: NexusSettings | None = None) -> dg.Definitions:
-    """Definitions for the configured environment; settings are read here, when the code loads."""
+def build_definitions(settings: NexusSettings | None = None, kafka: KafkaSettings | None = None) -> dg.Definitions:
+    """Definitions for the configured environment; settings are read here, when the code loads.
+
+    With KAFKA_BOOTSTRAP_SERVERS set, the Kafka sensors (requests, cancels, run status, re-submission,
+    retention) and their `kafka` resource are added; without it there are no sensors and no broker is needed.
+    """
+    from sensors.definitions import kafka_sensors
+
     settings = settings or NexusSettings()
+    sensors, kafka_resources = kafka_sensors(kafka or KafkaSettings())
     return dg.Definitions(
         assets=dg.load_assets_from_modules(list(PHASE_MODULES)),
         jobs=[make_video],
-        resources=resources_for(settings.environment, settings),
+        sensors=sensors,
+        resources={**resources_for(settings.environment, settings), **kafka_resources},
     )
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from nexus_core.catalog import Catalog
+from resources.kafka import PhaseEvents, phase_events
 
 PHASE_ASSETS: dict[str, tuple[str, ...]] = {
     "script": ("scenario",),
@@ -35,8 +36,12 @@ class PhaseRun:
     phase: str
     started: float
 
+    events: PhaseEvents | None = None
+
     def progress(self, fraction: float) -> None:
         self.catalog.report_progress(self.video_id, phase=self.phase, percent=100.0 * fraction)
+        if self.events is not None:
+            self.events.progress(self.video_id, self.phase, 100.0 * fraction)
 
     def progress_of(self, total: int) -> Callable[[], None]:
         """A thread-safe 'one more item done' callback for total items."""
@@ -59,12 +64,19 @@ def phase_run(context: dg.AssetExecutionContext, catalog: Catalog, asset_name: s
     video_id = context.partition_key
     phase = ASSET_PHASE[asset_name]
     catalog.start_phase(video_id, phase=phase, run_id=context.run_id)
-    run = PhaseRun(catalog=catalog, video_id=video_id, phase=phase, started=time.monotonic())
+    events = phase_events()  # None unless KAFKA_BOOTSTRAP_SERVERS is set: then progress also goes to Kafka
+    run = PhaseRun(catalog=catalog, video_id=video_id, phase=phase, started=time.monotonic(), events=events)
+    if events is not None:
+        events.started(video_id, phase, context.run.run_id)
     try:
         yield run
     except Exception as exc:
         reason = f"{asset_name}: {exc}"
         catalog.mark_failed(video_id, error=reason, phase=phase)
         context.log.error(reason)
+        if events is not None:
+            events.finished(video_id, phase, asset_name, error=reason)
         raise
     catalog.finish_phase(video_id, phase=asset_name, seconds=round(time.monotonic() - run.started, 3))
+    if events is not None:
+        events.finished(video_id, phase, asset_name)

@@ -1,0 +1,1 @@
+"""Kafka request and cancel sensors, run-status sensors, stuck-request re-submission and partition retention."""
