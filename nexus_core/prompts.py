@@ -203,7 +203,7 @@ MOODS: Final[dict[str, tuple[str, ...]]] = {
 THEME_WORDS: Final[dict[str, frozenset[str]]] = {
     "space": _words(
         "space cosmos cosmic galaxy galaxies nebula planet planets saturn jupiter mars orbit astronaut "
-        "solar sun neptune uranus venus mercury comet comets asteroid asteroids hole holes eclipse telescope "
+        "solar neptune uranus venus mercury comet comets asteroid asteroids hole holes eclipse telescope "
         "astronomy astronomer quasar supernova "
         "star stars starfield universe rocket espace galaxie planète étoiles étoile univers fusée "
         "espacio estrellas weltraum sterne spazio stelle espaço estrelas διάστημα αστέρια космос звёзды"
