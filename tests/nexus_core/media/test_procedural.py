@@ -1,7 +1,6 @@
-"""Procedural scene art: exact size, real texture, distinct per scene and seed, steered by words, fast."""
+"""Procedural scene art: exact size, real texture, distinct per scene and seed, steered by words."""
 
 from __future__ import annotations
-
 
 import numpy as np
 import pytest
