@@ -27,3 +27,8 @@ bench: setup
 
 services-stop:
 	./scripts/services.sh stop all
+
+.PHONY: bench-api
+bench-api:
+	EXTRAS=dev ./scripts/bootstrap.sh  # the same install as `make test` (api is part of dev)
+	$(PY) bench/api.py

@@ -36,7 +36,7 @@ CLI_FLAGS = {
     "voice": "--voice",
 }
 # Modules with `register(subparsers)` adding their own subcommands; each sets `handler=fn(args) -> int`.
-EXTRA_COMMAND_MODULES: tuple[str, ...] = ()
+EXTRA_COMMAND_MODULES: tuple[str, ...] = ("nexus_cli.api_commands", "nexus_cli.k8s", "nexus_cli.up")
 PHASES = ("script", "assets", "compositing", "rendering", "encoding", "finalization")
 
 

@@ -1,0 +1,1 @@
+"""Settings, security, database, rate limits and metrics of the API: no routes here."""
