@@ -48,7 +48,7 @@ class Settings(BaseSettings):
 
     # The outbox relay and the hand-off to the pipeline.
     dispatcher: Literal["subprocess", "kafka", "none"] = Field(
-        default="subprocess", description="How requests reach the pipeline; 'kafka' when KAFKA_BOOTSTRAP_SERVERS is set."
+        default="subprocess", description="How requests reach the pipeline; 'kafka' with KAFKA_BOOTSTRAP_SERVERS."
     )
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     relay_enabled: bool = True
