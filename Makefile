@@ -15,9 +15,10 @@ demo: setup
 
 test:
 	EXTRAS=dev ./scripts/bootstrap.sh
+	./scripts/test-extras.sh
 	./scripts/services.sh start postgres
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -p no:warnings
 
 ui: setup
 	$(VENV)/bin/nexus ui

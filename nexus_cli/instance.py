@@ -22,14 +22,20 @@ def project_file(name: str) -> Path:
 
 
 def prepare_instance(settings: NexusSettings) -> dg.DagsterInstance:
-    """Point DAGSTER_HOME at the instance (its dagster.yaml from NEXUS_DAGSTER_CONFIG or the repo) and open it."""
+    """Point DAGSTER_HOME at the instance and open it.
+
+    Its dagster.yaml comes from NEXUS_DAGSTER_CONFIG when set, else from the repo. A dagster.yaml that
+    already sits in a DAGSTER_HOME the operator chose is theirs and is never overwritten.
+    """
+    operator_home = "DAGSTER_HOME" in os.environ
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     target = home / "dagster.yaml"
     source = settings.dagster_config or project_file("dagster.yaml")
     if not source.is_file():
         raise FileNotFoundError(f"NEXUS_DAGSTER_CONFIG points at {source}, which is not a file")
-    if not target.exists() or target.read_bytes() != source.read_bytes():
+    keep_operators = operator_home and target.exists() and settings.dagster_config is None
+    if not keep_operators and (not target.exists() or target.read_bytes() != source.read_bytes()):
         shutil.copyfile(source, target)
     os.environ["DAGSTER_HOME"] = str(home)
     return dg.DagsterInstance.get()

@@ -3,7 +3,10 @@ video catalog on one PostgreSQL server; a real 5 s video is made and probed."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +16,7 @@ import pytest
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 from sqlalchemy import create_engine, text
 
-from nexus_cli.generate import run_video, submit_video
+from nexus_cli.generate import submit_video
 from nexus_core.catalog import Catalog
 from nexus_core.media.probe import probe
 from nexus_core.models import Aspect, MusicStyle, Quality, Resolution, VideoRequest, VideoStatus
@@ -39,7 +42,8 @@ class PostgresVideo:
     catalog_url: str
     store: LocalObjectStore
     video_id: str
-    result: dg.ExecutionResult
+    run_id: str
+    run_output: str
 
 
 def _row(url: str, sql: str, **params: object) -> tuple[object, ...]:
@@ -75,9 +79,13 @@ def postgres_video(postgres_server_url: str, tmp_path_factory: pytest.TempPathFa
         with Catalog(catalog_url) as catalog:
             video_id = submit_video(instance, catalog, request)
         try:
-            result = run_video(instance, video_id)
+            # In its own process, as the API's hand-off runs it: one process, one set of resources.
+            proc = subprocess.run([sys.executable, "-m", "nexus_cli.main", "run-video", video_id],
+                                  env=dict(os.environ), capture_output=True, text=True, timeout=300, check=False)
+            records = instance.get_run_records(dg.RunsFilter(tags={"dagster/partition": video_id}))
+            run_id = records[0].dagster_run.run_id if records else ""
             yield PostgresVideo(instance, dagster_url, catalog_url, LocalObjectStore(root=str(home / "store")),
-                                video_id, result)
+                                video_id, run_id, proc.stdout + proc.stderr)
         finally:
             instance.dispose()
             databases.drop_all()
@@ -91,20 +99,24 @@ def test_instance_keeps_runs_events_and_schedules_in_postgres(postgres_video: Po
 
 
 def test_the_run_completes_and_is_recorded_in_postgres(postgres_video: PostgresVideo) -> None:
-    result, video_id = postgres_video.result, postgres_video.video_id
-    assert result.success
-    record = postgres_video.instance.get_run_record_by_id(result.run_id)
+    run_id, video_id = postgres_video.run_id, postgres_video.video_id
+    record = postgres_video.instance.get_run_record_by_id(run_id)
+    assert record is not None and record.dagster_run.status is dg.DagsterRunStatus.SUCCESS, postgres_video.run_output
     assert record is not None and record.dagster_run.status is dg.DagsterRunStatus.SUCCESS
     assert record.dagster_run.tags["dagster/partition"] == video_id
     url = postgres_video.dagster_url
-    assert _row(url, "SELECT status FROM runs WHERE run_id = :id", id=result.run_id) == ("SUCCESS",)
-    (events,) = _row(url, "SELECT count(*) FROM event_logs WHERE run_id = :id", id=result.run_id)
+    assert _row(url, "SELECT status FROM runs WHERE run_id = :id", id=run_id) == ("SUCCESS",)
+    (events,) = _row(url, "SELECT count(*) FROM event_logs WHERE run_id = :id", id=run_id)
     assert isinstance(events, int) and events > len(ASSETS)
     assert video_id in postgres_video.instance.get_dynamic_partitions("videos")
-    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    materialized = {
+        e.dagster_event.asset_key.to_user_string()
+        for e in postgres_video.instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+        if e.dagster_event and e.dagster_event.asset_key
+    }
     assert materialized == ASSETS
     latest = postgres_video.instance.get_latest_materialization_event(dg.AssetKey("published_video"))
-    assert latest is not None and latest.run_id == result.run_id
+    assert latest is not None and latest.run_id == run_id
 
 
 def test_the_catalog_on_postgres_records_the_finished_video(postgres_video: PostgresVideo) -> None:
@@ -116,7 +128,7 @@ def test_the_catalog_on_postgres_records_the_finished_video(postgres_video: Post
     assert set(record.phase_seconds) >= ASSETS
     row = _row(postgres_video.catalog_url, "SELECT status, dagster_run_id FROM videos WHERE id = :id",
                id=postgres_video.video_id)
-    assert row == ("COMPLETED", postgres_video.result.run_id)
+    assert row == ("COMPLETED", postgres_video.run_id)
 
 
 def test_the_video_has_the_requested_duration_and_streams(postgres_video: PostgresVideo) -> None:

@@ -54,3 +54,19 @@ def test_unknown_phase_is_refused() -> None:
     with pytest.raises(SystemExit) as exc:
         main(["backfill", "--phase", "nope"])
     assert exc.value.code == 2
+
+
+def test_an_operators_dagster_yaml_is_never_overwritten(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nexus_cli.instance import prepare_instance
+
+    home = tmp_path / "dagster"
+    home.mkdir()
+    mine = "telemetry:\n  enabled: false\n# the operator's own instance config\n"
+    (home / "dagster.yaml").write_text(mine)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    prepare_instance(NexusSettings(home=tmp_path))
+    assert (home / "dagster.yaml").read_text() == mine
+    chosen = tmp_path / "chosen.yaml"
+    chosen.write_text("telemetry:\n  enabled: false\n")
+    prepare_instance(NexusSettings(home=tmp_path, dagster_config=chosen))
+    assert (home / "dagster.yaml").read_text() == chosen.read_text()
