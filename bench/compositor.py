@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -74,15 +75,17 @@ def make_still(width: int, height: int, seed: int) -> np.ndarray:
     return np.clip(img.astype(np.float32) + detail, 0, 255).astype(np.uint8)
 
 
-def _timed(fn: Callable[[], None]) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of this process and its children) for one call."""
-    def cpu() -> float:
-        usages = (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
-        return sum(u.ru_utime + u.ru_stime for u in usages)
+def _timed(fn: Callable[[], None]) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds of this process, CPU seconds of its children: ffmpeg) for one call."""
 
-    cpu_before, started = cpu(), time.perf_counter()
+    def cpu(who: int) -> float:
+        usage = resource.getrusage(who)
+        return usage.ru_utime + usage.ru_stime
+
+    own, children, started = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
     fn()
-    return time.perf_counter() - started, cpu() - cpu_before
+    wall = time.perf_counter() - started
+    return wall, cpu(resource.RUSAGE_SELF) - own, cpu(resource.RUSAGE_CHILDREN) - children
 
 
 def main() -> int:
@@ -92,19 +95,22 @@ def main() -> int:
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--quality", default="HD", choices=[q.value for q in Quality])
     parser.add_argument("--scenes", type=int, default=1, help="split the length into this many scene clips")
+    parser.add_argument("--workers", type=int, default=2, help="clips made at once, as the pipeline does")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--still", type=Path, help="an image to use instead of the generated one")
+    parser.add_argument("--still", type=Path, action="append", default=[],
+                        help="an image to use instead of the generated ones (repeat for several scenes)")
     args = parser.parse_args()
 
     size = frame_size(Resolution(args.resolution), Aspect.LANDSCAPE)
     width, height = size
     preset = master_preset(Quality(args.quality))
     stills = [make_still(width, height, seed) for seed in range(args.scenes + 1)]
-    if args.still:
-        image = cv2.imread(str(args.still), cv2.IMREAD_COLOR)
+    for index, path in enumerate(args.still):
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image is None:
-            parser.error(f"cannot read {args.still}")
-        stills[0] = cv2.cvtColor(cv2.resize(image, size, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+            parser.error(f"cannot read {path}")
+        stills[index % len(stills)] = cv2.cvtColor(cv2.resize(image, size, interpolation=cv2.INTER_AREA),
+                                                   cv2.COLOR_BGR2RGB)
     slots = plan_timeline([args.seconds / args.scenes] * args.scenes, args.fps)
 
     with tempfile.TemporaryDirectory(prefix="bench-compositor-") as tmp:
@@ -118,36 +124,41 @@ def main() -> int:
             run_ffmpeg(build_static_floor_args(still_png, args.seconds, args.fps, preset, out))
             outputs["floor"] = out.stat().st_size
 
-        def clips() -> None:
-            total = 0
-            for index, slot in enumerate(slots):
-                voice_s = max(0.5, slot.duration_s - VOICE_LEAD_S - 0.4)
-                angle, prev_angle = ANGLES[index % len(ANGLES)], ANGLES[(index - 1) % len(ANGLES)]
-                previous = PreviousShot(stills[index - 1], prev_angle, slot.frame_count, seed=99)
-                info = render_scene_clip(
-                    still=stills[index], camera_angle=angle, frame_count=slot.frame_count, fps=args.fps,
-                    size=size, preset=preset, out_path=work / f"clip_{index}.mp4",
-                    cues=cues_for_dialogue(DIALOGUE, start_s=VOICE_LEAD_S, duration_s=voice_s), seed=index,
-                    previous=previous, transition_frames=slot.transition_frames,
-                )
-                total += info.size_bytes
-            outputs["clip"] = total
+        def clip(index: int) -> int:
+            slot = slots[index]
+            voice_s = max(0.5, slot.duration_s - VOICE_LEAD_S - 0.4)
+            angle, prev_angle = ANGLES[index % len(ANGLES)], ANGLES[(index - 1) % len(ANGLES)]
+            previous = PreviousShot(stills[index - 1], prev_angle, slot.frame_count, seed=99)
+            info = render_scene_clip(
+                still=stills[index], camera_angle=angle, frame_count=slot.frame_count, fps=args.fps,
+                size=size, preset=preset, out_path=work / f"clip_{index}.mp4",
+                cues=cues_for_dialogue(DIALOGUE, start_s=VOICE_LEAD_S, duration_s=voice_s), seed=index,
+                previous=previous, transition_frames=slot.transition_frames,
+            )
+            return info.size_bytes
 
-        runs: dict[str, list[tuple[float, float]]] = {"floor": [], "clip": []}
+        def clips() -> None:
+            with ThreadPoolExecutor(max_workers=max(1, args.workers)) as pool:
+                outputs["clip"] = sum(pool.map(clip, range(len(slots))))
+
+        runs: dict[str, list[tuple[float, float, float]]] = {"floor": [], "clip": []}
         for _ in range(args.repeat):
             runs["floor"].append(_timed(floor))
             runs["clip"].append(_timed(clips))
 
     frames = sum(s.frame_count for s in slots)
-    best = {k: min(w for w, _ in v) for k, v in runs.items()}
-    median = {k: statistics.median(w for w, _ in v) for k, v in runs.items()}
-    cpu = {k: min(c for _, c in v) for k, v in runs.items()}
+    best = {k: min(r[0] for r in v) for k, v in runs.items()}
+    median = {k: statistics.median(r[0] for r in v) for k, v in runs.items()}
+    cpu = {k: min(r[1] + r[2] for r in v) for k, v in runs.items()}
+    own = min(r[1] for r in runs["clip"])
     codec = f"{preset.codec} {preset.preset} crf {preset.crf}"
     print(f"{args.seconds:g} s {width}x{height} @ {args.fps} fps, {args.quality} ({codec}), "
-          f"{args.scenes} clip(s), {frames} frames, {os.cpu_count()} cores, best of {args.repeat}")
+          f"{args.scenes} clip(s) by {args.workers} worker(s), {frames} frames, {os.cpu_count()} cores, "
+          f"best of {args.repeat}, load average {os.getloadavg()[0]:.1f}")
     for name in ("floor", "clip"):
         print(f"  {name:<5} {best[name]:6.2f} s  {frames / best[name]:6.1f} fps  "
               f"(median {median[name]:.2f} s, cpu {cpu[name]:.2f} s, {outputs[name] / 1e6:.1f} MB)")
+    print(f"  clip cpu: {own:.2f} s making frames (this process), {cpu['clip'] - own:.2f} s in ffmpeg")
     ratios = (best["clip"] / best["floor"], median["clip"] / median["floor"], cpu["clip"] / cpu["floor"])
     print(f"  ratio clip/floor: {ratios[0]:.2f}x best, {ratios[1]:.2f}x median, {ratios[2]:.2f}x cpu  "
           "(aim: <= 2.5x)")

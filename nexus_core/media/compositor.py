@@ -1,12 +1,14 @@
 """A scene clip: camera motion over a still, the crossfade from the previous shot, burned-in captions.
 
-Frames are made directly in yuv420p (the still is converted once, then each plane is warped) and piped
-as raw video to one ffmpeg that encodes them at the final settings, while the next frame is being made.
+Frames are made directly in yuv420p (the still is converted once, then each plane is moved; see yuv.py)
+and piped as raw video to one ffmpeg that encodes them at the final settings; a writer thread feeds the
+pipe while the next frame is made, so numpy/OpenCV work overlaps x264 on the other core.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -21,21 +23,11 @@ from nexus_core.media.motion import camera_transform, frame_progress
 from nexus_core.media.presets import EncoderPreset
 from nexus_core.media.runner import FfmpegStdin
 from nexus_core.media.subtitles import Cue, SubtitlePatch, SubtitleRenderer
+from nexus_core.media.yuv import I420Planes, StillPlanes, i420_scratch, new_i420, rgb_to_i420, warp_i420
 from nexus_core.models import CameraAngle
 
 POOL_FRAMES = 4  # frame buffers in flight between the producer and the writer thread
-
-# Full-range RGB -> limited-range BT.709 Y'CbCr, as a 3x4 matrix for cv2.transform (rows Y, Cb, Cr).
-_KR, _KB = 0.2126, 0.0722
-_KG = 1.0 - _KR - _KB
-_BT709 = np.array(
-    [
-        [219 / 255 * _KR, 219 / 255 * _KG, 219 / 255 * _KB, 16.0],
-        [-224 / 255 * _KR / (2 - 2 * _KB), -224 / 255 * _KG / (2 - 2 * _KB), 224 / 255 * 0.5, 128.0],
-        [224 / 255 * 0.5, -224 / 255 * _KG / (2 - 2 * _KR), -224 / 255 * _KB / (2 - 2 * _KR), 128.0],
-    ],
-    dtype=np.float32,
-)
+BRIDGE_S = 0.2  # burned-in captions close gaps shorter than this instead of blinking off for a frame
 
 
 @dataclass(frozen=True)
@@ -55,53 +47,6 @@ class PreviousShot:
     camera_angle: CameraAngle
     frame_count: int
     seed: int
-
-
-@dataclass(frozen=True)
-class I420Planes:
-    """Views of the Y, U and V planes of one contiguous yuv420p image of shape (h * 3 / 2, w)."""
-
-    y: np.ndarray
-    u: np.ndarray
-    v: np.ndarray
-
-    @classmethod
-    def of(cls, buffer: np.ndarray) -> I420Planes:
-        """Plane views into a (h * 3 / 2, w) uint8 buffer."""
-        h, w = buffer.shape[0] * 2 // 3, buffer.shape[1]
-        chroma = buffer[h:].reshape(2, h // 2, w // 2)
-        return cls(buffer[:h], chroma[0], chroma[1])
-
-
-def rgb_to_i420(rgb: np.ndarray) -> np.ndarray:
-    """An RGB uint8 image as one contiguous BT.709 limited-range yuv420p buffer (chroma averaged 2x2)."""
-    h, w = rgb.shape[:2]
-    ycc = cv2.transform(np.ascontiguousarray(rgb), _BT709)
-    out = np.empty((h * 3 // 2, w), dtype=np.uint8)
-    planes = I420Planes.of(out)
-    planes.y[...] = ycc[..., 0]
-    cv2.resize(ycc[..., 1], (w // 2, h // 2), dst=planes.u, interpolation=cv2.INTER_AREA)
-    cv2.resize(ycc[..., 2], (w // 2, h // 2), dst=planes.v, interpolation=cv2.INTER_AREA)
-    return out
-
-
-def chroma_matrix(matrix: np.ndarray) -> np.ndarray:
-    """The luma-plane affine map expressed on the half-size chroma planes (centre-sited samples)."""
-    linear, shift = matrix[:, :2], matrix[:, 2]
-    out = np.empty_like(matrix)
-    out[:, :2] = linear
-    out[:, 2] = (linear @ np.array([0.5, 0.5]) + shift - 0.5) / 2.0
-    return out
-
-
-def warp_i420(source: I420Planes, matrix: np.ndarray, out: I420Planes) -> None:
-    """Warp each plane of `source` into `out` (same size) with one forward affine map, bilinear."""
-    h, w = out.y.shape
-    flags, border = cv2.INTER_LINEAR, cv2.BORDER_REPLICATE
-    cv2.warpAffine(source.y, matrix, (w, h), dst=out.y, flags=flags, borderMode=border)
-    half = chroma_matrix(matrix)
-    cv2.warpAffine(source.u, half, (w // 2, h // 2), dst=out.u, flags=flags, borderMode=border)
-    cv2.warpAffine(source.v, half, (w // 2, h // 2), dst=out.v, flags=flags, borderMode=border)
 
 
 class I420Overlay:
@@ -133,11 +78,18 @@ class I420Overlay:
 
 
 def cue_per_frame(cues: Sequence[Cue], frame_count: int, fps: int) -> list[Cue | None]:
-    """The cue shown on each frame (frame i is at i / fps; a cue covers [start_s, end_s))."""
+    """The cue shown on each frame (frame i is at i / fps; a cue covers [start_s, end_s)).
+
+    A gap shorter than BRIDGE_S between two cues is closed, so captions switch without a blank flicker.
+    """
     shown: list[Cue | None] = [None] * frame_count
-    for cue in cues:
-        first = max(0, int(np.ceil(cue.start_s * fps - 1e-9)))
-        last = min(frame_count, int(np.ceil(cue.end_s * fps - 1e-9)))
+    ordered = sorted(cues, key=lambda c: c.start_s)
+    for index, cue in enumerate(ordered):
+        end_s = cue.end_s
+        if index + 1 < len(ordered) and 0 <= ordered[index + 1].start_s - end_s < BRIDGE_S:
+            end_s = ordered[index + 1].start_s
+        first = max(0, math.ceil(cue.start_s * fps - 1e-9))
+        last = min(frame_count, math.ceil(end_s * fps - 1e-9))
         for i in range(first, last):
             shown[i] = cue
     return shown
@@ -188,6 +140,63 @@ def _check_still(still: np.ndarray, size: tuple[int, int], what: str) -> None:
         raise ValueError(f"{what} must be {height}x{width}x3 uint8 RGB, got {still.shape} {still.dtype}")
 
 
+class SceneFrames:
+    """Makes one scene clip's frames in yuv420p: camera motion, the crossfade in, burned-in captions."""
+
+    def __init__(
+        self,
+        *,
+        still: np.ndarray,
+        camera_angle: CameraAngle,
+        frame_count: int,
+        fps: int,
+        size: tuple[int, int],
+        cues: Sequence[Cue] = (),
+        seed: int = 0,
+        previous: PreviousShot | None = None,
+        transition_frames: int = 0,
+    ) -> None:
+        width, height = size
+        if width % 2 or height % 2:
+            raise ValueError(f"yuv420p needs an even frame size, got {width}x{height}")
+        if frame_count < 1:
+            raise ValueError(f"frame_count must be at least 1, got {frame_count}")
+        _check_still(still, size, "still")
+        self.size, self.frame_count, self.seed, self.camera_angle = size, frame_count, seed, camera_angle
+        self.previous = previous if previous is not None and transition_frames > 0 else None
+        self.fade = min(transition_frames, frame_count) if self.previous is not None else 0
+        self.source = StillPlanes.from_rgb(still)
+        self.prior: StillPlanes | None = None
+        if self.previous is not None:
+            _check_still(self.previous.still, size, "previous.still")
+            self.prior = StillPlanes.from_rgb(self.previous.still)
+        self.fading = new_i420(width, height)
+        self.zoom_scratch: I420Planes | None = i420_scratch(width, height)
+        self.shown = cue_per_frame(cues, frame_count, fps)
+        self.renderer = SubtitleRenderer(width, height)
+        self.overlays: dict[tuple[str, ...], I420Overlay] = {}
+
+    def render(self, index: int, out: np.ndarray) -> None:
+        """Write frame `index` into `out`, a (h * 3 / 2, w) uint8 yuv420p buffer."""
+        frame = I420Planes.of(out)
+        progress = frame_progress(index, self.frame_count)
+        matrix = camera_transform(self.camera_angle, progress, self.size, self.seed)
+        warp_i420(self.source, matrix, frame, self.zoom_scratch)
+        if self.previous is not None and self.prior is not None and index < self.fade:
+            shot = self.previous
+            progress = frame_progress(shot.frame_count + index, shot.frame_count)  # past 1: it keeps moving
+            matrix = camera_transform(shot.camera_angle, progress, self.size, shot.seed)
+            warp_i420(self.prior, matrix, I420Planes.of(self.fading), self.zoom_scratch)
+            weight = (index + 1) / (self.fade + 1)
+            cv2.addWeighted(out, weight, self.fading, 1.0 - weight, 0.0, dst=out)
+        cue = self.shown[index]
+        if cue is not None:
+            overlay = self.overlays.get(cue.lines)
+            if overlay is None:
+                overlay = self.overlays[cue.lines] = I420Overlay(self.renderer.patch(cue))
+            overlay.blend(frame)
+
+
 def render_scene_clip(
     *,
     still: np.ndarray,
@@ -208,61 +217,31 @@ def render_scene_clip(
     Args:
         still: the scene image, RGB uint8, already at `size` (width, height), both even.
         cues: captions with times relative to the clip's first frame.
-        previous: the shot that crossfades into this one over the first `transition_frames` frames.
+        previous: the shot that keeps moving and fades out over the first `transition_frames` frames.
+        progress: called with the share of frames made, in [0, 1].
 
     Returns:
         The frames, duration and bytes written to `out_path`.
     """
+    frames = SceneFrames(
+        still=still, camera_angle=camera_angle, frame_count=frame_count, fps=fps, size=size, cues=cues,
+        seed=seed, previous=previous, transition_frames=transition_frames,
+    )
     width, height = size
-    if width % 2 or height % 2:
-        raise ValueError(f"yuv420p needs an even frame size, got {width}x{height}")
-    if frame_count < 1:
-        raise ValueError(f"frame_count must be at least 1, got {frame_count}")
-    _check_still(still, size, "still")
-    fade = min(transition_frames, frame_count) if previous is not None else 0
-    if previous is not None and fade:
-        _check_still(previous.still, size, "previous.still")
-
-    source = I420Planes.of(rgb_to_i420(still))
-    prior = I420Planes.of(rgb_to_i420(previous.still)) if previous is not None and fade else None
-    renderer = SubtitleRenderer(width, height)
-    overlays: dict[tuple[str, ...], I420Overlay] = {}
-    shown = cue_per_frame(cues, frame_count, fps)
-    buffers = [np.empty((height * 3 // 2, width), dtype=np.uint8) for _ in range(POOL_FRAMES)]
-    planes = [I420Planes.of(b) for b in buffers]
-    scratch = np.empty_like(buffers[0])
-    scratch_planes = I420Planes.of(scratch)
+    buffers = [new_i420(width, height) for _ in range(POOL_FRAMES)]
     report_every = max(1, fps // 2)
-
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     args = build_clip_encode_args(width=width, height=height, fps=fps, preset=preset, out_path=out_path)
     pipe = FfmpegStdin(args)
     writer = _Writer(pipe, buffers)
     try:
-        for i in range(frame_count):
-            k = writer.take()
-            matrix = camera_transform(camera_angle, frame_progress(i, frame_count), size, seed)
-            warp_i420(source, matrix, planes[k])
-            if prior is not None and previous is not None and i < fade:
-                before = camera_transform(
-                    previous.camera_angle,
-                    frame_progress(previous.frame_count + i, previous.frame_count),
-                    size,
-                    previous.seed,
-                )
-                warp_i420(prior, before, scratch_planes)
-                weight = (i + 1) / (fade + 1)
-                cv2.addWeighted(buffers[k], weight, scratch, 1.0 - weight, 0.0, dst=buffers[k])
-            cue = shown[i]
-            if cue is not None:
-                overlay = overlays.get(cue.lines)
-                if overlay is None:
-                    overlay = overlays[cue.lines] = I420Overlay(renderer.patch(cue))
-                overlay.blend(planes[k])
-            writer.submit(k)
-            if progress is not None and (i + 1) % report_every == 0:
-                progress((i + 1) / frame_count)
+        for index in range(frame_count):
+            slot = writer.take()
+            frames.render(index, buffers[slot])
+            writer.submit(slot)
+            if progress is not None and (index + 1) % report_every == 0:
+                progress((index + 1) / frame_count)
         writer.finish()
         pipe.close()
     except BaseException:

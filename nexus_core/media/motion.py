@@ -13,7 +13,10 @@ from nexus_core.models import CameraAngle
 END_SPEED = 0.35  # speed at both ends, relative to a linear move: eased, yet still moving under a crossfade
 MIN_ZOOM = 1.0
 MAX_ZOOM = 1.5
-PAN_ZOOM = 1.10  # a 10% crop leaves ~4.5% of the frame on each side to pan across
+# Crops for the moves that do not zoom: ~10%, leaving ~4.5% of the frame on each side to travel. Not simple
+# fractions on purpose: the compositor's fast zoom path reaches every sub-pixel offset at such scales.
+PAN_ZOOM = 1.1047
+TILT_ZOOM = 1.1213
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ def camera_move(angle: CameraAngle, seed: int) -> CameraMove:
         start, end = (-dx * travel, -dy * travel), (dx * travel, dy * travel)
         return CameraMove(1.08, 1.08 + 0.06 * amount, start, end)
     if angle is CameraAngle.LOW_ANGLE:
-        return CameraMove(1.12, 1.12, (anchor[0], travel), (anchor[0], -travel))
+        return CameraMove(TILT_ZOOM, TILT_ZOOM, (anchor[0], travel), (anchor[0], -travel))
     raise ValueError(f"no camera move for {angle!r}")
 
 

@@ -51,7 +51,19 @@ def test_backfill_rematerializes_the_phase_and_downstream_in_the_daemon(
     finally:
         os.killpg(daemon.pid, signal.SIGTERM)
         daemon.wait(timeout=30)
-    assert status.value == "COMPLETED_SUCCESS"
+    assert status.value == "COMPLETED_SUCCESS", _failures(instance, backfill.backfill_id)
     assert rendition.stat().st_mtime_ns > rendition_time
     assert master.stat().st_mtime_ns == master_time
     assert Catalog(nexus_settings.catalog_url).require(hd_video.video_id).status is VideoStatus.COMPLETED
+
+
+def _failures(instance: dg.DagsterInstance, backfill_id: str) -> list[str]:
+    """The step errors of the backfill's failed runs, for the assertion message."""
+    runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+    return [
+        str(event.dagster_event.event_specific_data)[:800]
+        for run in runs
+        if run.status is not dg.DagsterRunStatus.SUCCESS
+        for event in instance.all_logs(run.run_id)
+        if event.dagster_event and event.dagster_event.is_failure
+    ]

@@ -10,13 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from nexus_core.media.compositor import (
-    PreviousShot,
-    chroma_matrix,
-    cue_per_frame,
-    render_scene_clip,
-    rgb_to_i420,
-)
+from nexus_core.media.compositor import PreviousShot, cue_per_frame, render_scene_clip
 from nexus_core.media.ffmpeg_args import (
     build_concat_list,
     build_master_args,
@@ -25,10 +19,22 @@ from nexus_core.media.ffmpeg_args import (
     build_thumbnail_args,
     thumbnail_times,
 )
+from nexus_core.media.motion import camera_transform, frame_progress
 from nexus_core.media.presets import master_preset, presets_for
 from nexus_core.media.probe import count_frames, is_faststart, probe
 from nexus_core.media.runner import MediaCommandError, run_ffmpeg
 from nexus_core.media.subtitles import Cue, SubtitleRenderer
+from nexus_core.media.yuv import (
+    PAD,
+    I420Planes,
+    StillPlanes,
+    chroma_matrix,
+    i420_scratch,
+    rgb_to_i420,
+    scratch_for,
+    warp_i420,
+    zoom_plane,
+)
 from nexus_core.models import CameraAngle, Quality
 
 SIZE = (640, 360)
@@ -241,6 +247,55 @@ def test_chroma_matrix_maps_the_half_size_planes_consistently() -> None:
     assert np.allclose(mapped_chroma, (mapped_luma - 0.5) / 2)
 
 
+@pytest.mark.parametrize("fast", [False, True])
+def test_warping_the_planes_matches_warping_the_rgb_frame(fast: bool) -> None:
+    still = cv2.GaussianBlur(make_still(6), (0, 0), 2.0)
+    matrix = camera_transform(CameraAngle.AERIAL, 0.7, SIZE, 4)
+    planar = np.empty((SIZE[1] * 3 // 2, SIZE[0]), np.uint8)
+    scratch = i420_scratch(*SIZE) if fast else None
+    warp_i420(StillPlanes.from_rgb(still), matrix, I420Planes.of(planar), scratch)
+    warped_rgb = cv2.warpAffine(still, matrix, SIZE, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    reference = rgb_to_i420(warped_rgb)
+    error = np.abs(planar.astype(int) - reference.astype(int))
+    assert error.mean() < 0.6 and np.percentile(error, 99.9) <= 3
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (640, 360), (360, 640)])
+@pytest.mark.parametrize("angle", list(CameraAngle))
+def test_fast_zoom_path_matches_warp_affine(angle: CameraAngle, size: tuple[int, int]) -> None:
+    width, height = size
+    rng = np.random.default_rng(1)
+    plane = cv2.GaussianBlur(rng.integers(0, 256, (height, width), dtype=np.uint8), (0, 0), 1.0)
+    padded = cv2.copyMakeBorder(plane, PAD, PAD, PAD, PAD, cv2.BORDER_REPLICATE)
+    out, reference, scratch = np.empty_like(plane), np.empty_like(plane), scratch_for(plane.shape)
+    taken = 0
+    for index in (0, 17, 60, 99, 110):  # past the end too, as under a crossfade
+        matrix = camera_transform(angle, frame_progress(index, 100), size, 5)
+        cv2.warpAffine(plane, matrix, size, dst=reference, flags=cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REPLICATE)
+        if zoom_plane(padded, matrix, out, scratch):
+            taken += 1
+            error = np.abs(out.astype(int) - reference.astype(int))
+            assert error.mean() < 0.5 and error.max() <= 4
+    assert taken >= 2  # the rest fall back to cv2.warpAffine (scales near a simple fraction, like 8/7)
+
+
+def test_fast_zoom_path_declines_other_maps() -> None:
+    padded = np.zeros((90 + 2 * PAD, 160 + 2 * PAD), np.uint8)
+    out, scratch = np.zeros((90, 160), np.uint8), scratch_for((90, 160))
+    rotation = cv2.getRotationMatrix2D((80, 45), 5.0, 1.1)
+    assert not zoom_plane(padded, rotation, out, scratch)
+    assert not zoom_plane(padded, np.array([[0.9, 0, 8.0], [0, 0.9, 4.0]]), out, scratch)  # a zoom out
+    assert not out.any()
+
+
 def test_cue_per_frame_uses_frame_start_times() -> None:
     shown = cue_per_frame([Cue(0.5, 1.0, ("x",))], 30, 10)
     assert [i for i, c in enumerate(shown) if c is not None] == [5, 6, 7, 8, 9]
+
+
+def test_burned_in_captions_do_not_blink_off_between_close_cues() -> None:
+    first, second, later = Cue(0.35, 4.975, ("a",)), Cue(5.015, 8.0, ("b",)), Cue(9.0, 9.5, ("c",))
+    shown = cue_per_frame([first, second, later], 300, 30)
+    assert shown[149] is first and shown[150] is first and shown[151] is second
+    assert shown[239] is second and shown[240] is None and shown[270] is later
