@@ -14,7 +14,7 @@ from nexus_assets.manifests import (
     save_items_manifest,
 )
 from nexus_assets.partitions import videos_partitions
-from nexus_assets.phases import phase_run
+from nexus_assets.phases import phase_step
 from nexus_assets.placement import op_tags_for
 from nexus_core import storage_keys as keys
 from nexus_core.hashing import stable_hash
@@ -60,10 +60,7 @@ def composited_scenes(
     pipeline: PipelineConfig,
 ) -> dg.MaterializeResult:
     """Per scene, an encoded clip: camera motion, the crossfade from the previous scene, subtitles."""
-    cat = catalog.catalog()
-    video_id = context.partition_key
-    with phase_run(context, cat, "composited_scenes") as run, pipeline.workdir(video_id, "comp") as work:
-        request = cat.get_request(video_id)
+    with phase_step(context, catalog, pipeline, "composited_scenes") as (_, video_id, request, run, work):
         scenario = load_scenario(store, video_id)
         images = {i["scene_number"]: i for i in load_manifest(store, video_id, "assets/images")["items"]}
         voices = {i["scene_number"]: i for i in load_manifest(store, video_id, "assets/voice")["items"]}

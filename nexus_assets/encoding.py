@@ -6,7 +6,7 @@ import dagster as dg
 
 from nexus_assets.manifests import load_manifest
 from nexus_assets.partitions import videos_partitions
-from nexus_assets.phases import phase_run
+from nexus_assets.phases import phase_step
 from nexus_assets.placement import op_tags_for
 from nexus_core import storage_keys as keys
 from nexus_core.media.ffmpeg_args import build_rendition_args
@@ -37,10 +37,7 @@ def renditions(
     pipeline: PipelineConfig,
 ) -> dg.MaterializeResult:
     """H.264 for every quality, H.265 too for ULTRA; faststart MP4s and caption files."""
-    cat = catalog.catalog()
-    video_id = context.partition_key
-    with phase_run(context, cat, "renditions") as run, pipeline.workdir(video_id, "encode") as work:
-        request = cat.get_request(video_id)
+    with phase_step(context, catalog, pipeline, "renditions") as (_, video_id, request, run, work):
         master_entry = load_manifest(store, video_id, "rendering")
         cues = timeline_cues(load_manifest(store, video_id, "compositing")["items"])
         presets = presets_for(request.quality)

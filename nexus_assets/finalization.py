@@ -4,7 +4,7 @@ import dagster as dg
 
 from nexus_assets.manifests import load_manifest
 from nexus_assets.partitions import videos_partitions
-from nexus_assets.phases import phase_run
+from nexus_assets.phases import phase_step
 from nexus_assets.placement import op_tags_for
 from nexus_core import storage_keys as keys
 from nexus_core.media.ffmpeg_args import build_thumbnail_args, thumbnail_times
@@ -32,10 +32,7 @@ def published_video(
     pipeline: PipelineConfig,
 ) -> dg.MaterializeResult:
     """The finished video, captions and thumbnails at their final keys; the catalog says COMPLETED."""
-    cat = catalog.catalog()
-    video_id = context.partition_key
-    with phase_run(context, cat, "published_video") as run, pipeline.workdir(video_id, "publish") as work:
-        request = cat.get_request(video_id)
+    with phase_step(context, catalog, pipeline, "published_video") as (cat, video_id, request, run, work):
         encoded = load_manifest(store, video_id, "encoding")
         main = encoded["items"][0]
         with store.local_copy(main["key"], work) as main_path:

@@ -6,11 +6,16 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
 
 import dagster as dg
 
 from nexus_core.catalog import Catalog
+from nexus_core.models import VideoRequest
+from resources.catalog import CatalogResource
 from resources.kafka import PhaseEvents, phase_events
+from resources.pipeline import PipelineConfig
 
 PHASE_ASSETS: dict[str, tuple[str, ...]] = {
     "script": ("scenario",),
@@ -80,3 +85,23 @@ def phase_run(context: dg.AssetExecutionContext, catalog: Catalog, asset_name: s
     catalog.finish_phase(video_id, phase=asset_name, seconds=round(time.monotonic() - run.started, 3))
     if events is not None:
         events.finished(video_id, phase, asset_name)
+
+
+class Step(NamedTuple):
+    """What every asset body starts from: the catalog, the video, its request, progress, a scratch folder."""
+
+    catalog: Catalog
+    video_id: str
+    request: VideoRequest
+    run: PhaseRun
+    work: Path
+
+
+@contextmanager
+def phase_step(
+    context: dg.AssetExecutionContext, catalog: CatalogResource, pipeline: PipelineConfig, asset_name: str
+) -> Iterator[Step]:
+    """phase_run plus the request (read inside it, so a missing video fails the phase) and a scratch folder."""
+    cat = catalog.catalog()
+    with phase_run(context, cat, asset_name) as run, pipeline.workdir(run.video_id, asset_name) as work:
+        yield Step(cat, run.video_id, cat.get_request(run.video_id), run, work)

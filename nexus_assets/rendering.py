@@ -6,7 +6,7 @@ import dagster as dg
 
 from nexus_assets.manifests import load_manifest
 from nexus_assets.partitions import videos_partitions
-from nexus_assets.phases import phase_run
+from nexus_assets.phases import phase_step
 from nexus_assets.placement import op_tags_for
 from nexus_core import storage_keys as keys
 from nexus_core.media.audio import mix_soundtrack
@@ -31,10 +31,7 @@ def master(
     pipeline: PipelineConfig,
 ) -> dg.MaterializeResult:
     """The master MP4: joined scene clips and the mixed soundtrack normalized to -16 LUFS."""
-    cat = catalog.catalog()
-    video_id = context.partition_key
-    with phase_run(context, cat, "master") as run, pipeline.workdir(video_id, "master") as work:
-        request = cat.get_request(video_id)
+    with phase_step(context, catalog, pipeline, "master") as (_, video_id, request, run, work):
         clips = sorted(load_manifest(store, video_id, "compositing")["items"], key=lambda i: i["scene_number"])
         voices = {i["scene_number"]: i for i in load_manifest(store, video_id, "assets/voice")["items"]}
         bed = load_manifest(store, video_id, "assets/music")

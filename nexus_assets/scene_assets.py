@@ -14,7 +14,7 @@ from nexus_assets.manifests import (
     save_items_manifest,
 )
 from nexus_assets.partitions import videos_partitions
-from nexus_assets.phases import phase_run
+from nexus_assets.phases import phase_step
 from nexus_assets.placement import op_tags_for
 from nexus_core import storage_keys as keys
 from nexus_core.hashing import stable_hash
@@ -40,10 +40,7 @@ def scene_images(
     pipeline: PipelineConfig,
 ) -> dg.MaterializeResult:
     """One background image per scene at the output size."""
-    cat = catalog.catalog()
-    video_id = context.partition_key
-    with phase_run(context, cat, "scene_images") as run, pipeline.workdir(video_id, "images") as work:
-        request = cat.get_request(video_id)
+    with phase_step(context, catalog, pipeline, "scene_images") as (_, video_id, request, run, work):
         scenario = load_scenario(store, video_id)
         reuse = reusable_entries(store, load_manifest(store, video_id, "assets/images", required=False))
         tick = run.progress_of(len(scenario.scenes))
@@ -90,10 +87,7 @@ def voiceover(
     pipeline: PipelineConfig,
 ) -> dg.MaterializeResult:
     """The narration per scene, with its measured duration (and word timings when the voice gives them)."""
-    cat = catalog.catalog()
-    video_id = context.partition_key
-    with phase_run(context, cat, "voiceover") as run, pipeline.workdir(video_id, "voice") as work:
-        request = cat.get_request(video_id)
+    with phase_step(context, catalog, pipeline, "voiceover") as (_, video_id, request, run, work):
         scenario = load_scenario(store, video_id)
         reuse = reusable_entries(store, load_manifest(store, video_id, "assets/voice", required=False))
         tick = run.progress_of(len(scenario.scenes))
@@ -139,10 +133,7 @@ def music_bed(
     pipeline: PipelineConfig,
 ) -> dg.MaterializeResult:
     """One music bed for the whole video, in the requested style (none for 'none')."""
-    cat = catalog.catalog()
-    video_id = context.partition_key
-    with phase_run(context, cat, "music_bed") as run, pipeline.workdir(video_id, "music") as work:
-        request = cat.get_request(video_id)
+    with phase_step(context, catalog, pipeline, "music_bed") as (_, video_id, request, run, work):
         scenario = load_scenario(store, video_id)
         duration = scenario.duration_seconds
         entry: dict[str, Any] = {"style": request.music_style.value, "key": None, "duration_s": duration}

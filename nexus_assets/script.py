@@ -5,11 +5,12 @@ from collections.abc import Iterator
 import dagster as dg
 
 from nexus_assets.partitions import videos_partitions
-from nexus_assets.phases import PhaseFailed, phase_run
+from nexus_assets.phases import PhaseFailed, phase_step
 from nexus_assets.placement import op_tags_for
 from nexus_core import storage_keys as keys
 from nexus_core.scenario_check import check_scenario
 from resources.catalog import CatalogResource
+from resources.pipeline import PipelineConfig
 from resources.script_writer import ScriptWriter
 from resources.storage import ObjectStore
 
@@ -35,12 +36,10 @@ def scenario(
     catalog: CatalogResource,
     store: ObjectStore,
     script_writer: ScriptWriter,
+    pipeline: PipelineConfig,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """The scenario: title and scenes (description, visuals, dialogue, camera, lighting, duration)."""
-    cat = catalog.catalog()
-    video_id = context.partition_key
-    with phase_run(context, cat, "scenario") as run:
-        request = cat.get_request(video_id)
+    with phase_step(context, catalog, pipeline, "scenario") as (_, video_id, request, run, _work):
         result = script_writer.write(request, video_id=video_id)
         problems = check_scenario(result, request)
         key = keys.scenario(video_id)

@@ -7,51 +7,29 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, text
 
 from nexus_core.catalog import migrate as catalog_migrate
 from nexus_core.catalog.engine import WRITE_OPTION, make_engine, normalize_url
+from nexus_core.catalog.migrate import MigrationHistory
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 VERSION_TABLE = "api_alembic_version"
-_PG_LOCK_KEY = int.from_bytes(b"NXVAPI01", "big")
-
-
-def alembic_config(connection: Connection | None = None) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("path_separator", "os")
-    if connection is not None:
-        config.attributes["connection"] = connection
-    return config
+API_HISTORY = MigrationHistory(MIGRATIONS_DIR, version_table=VERSION_TABLE, lock_name=b"NXVAPI01")
 
 
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    if head is None:
-        raise RuntimeError(f"no migrations found under {MIGRATIONS_DIR}")
-    return head
+    return API_HISTORY.head()
 
 
 def current_revision(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE}).get_current_revision()
+    return API_HISTORY.current(connection)
 
 
 def upgrade(engine: Engine) -> None:
     """The catalog's migrations, then the API's; no-ops at head, serialized when processes race."""
     catalog_migrate.upgrade(engine)
-    head = head_revision()
-    with engine.connect() as conn:
-        if current_revision(conn) == head:
-            return
-    with engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
-        command.upgrade(alembic_config(conn), "head")
+    API_HISTORY.upgrade(engine)
 
 
 class Database:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
@@ -10,44 +11,72 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 
+from nexus_core.catalog.engine import WRITE_OPTION
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-# The pg_advisory_xact_lock key: any fixed bigint, the same in every process.
-_PG_LOCK_KEY = int.from_bytes(b"NXVCATAL", "big")
+
+
+@dataclass(frozen=True)
+class MigrationHistory:
+    """One Alembic history kept in its own version table, upgraded from code under one lock."""
+
+    migrations_dir: Path
+    version_table: str = "alembic_version"
+    lock_name: bytes = b"NXVCATAL"  # 8 bytes: the pg_advisory_xact_lock key, the same in every process
+
+    def config(self, connection: Connection | None = None) -> Config:
+        """An Alembic Config for these migrations, bound to a connection when one is given."""
+        config = Config()
+        config.set_main_option("script_location", str(self.migrations_dir))
+        config.set_main_option("path_separator", "os")
+        if connection is not None:
+            config.attributes["connection"] = connection
+        return config
+
+    def head(self) -> str:
+        """The newest revision shipped with this code."""
+        head = ScriptDirectory.from_config(self.config()).get_current_head()
+        if head is None:
+            raise RuntimeError(f"no migrations found under {self.migrations_dir}")
+        return head
+
+    def current(self, connection: Connection) -> str | None:
+        """The revision the database is at, or None when it has never been migrated."""
+        context = MigrationContext.configure(connection, opts={"version_table": self.version_table})
+        return context.get_current_revision()
+
+    def upgrade(self, engine: Engine) -> None:
+        """Bring the database to head; a no-op when it is there, serialized when processes race."""
+        head = self.head()
+        with engine.connect() as conn:
+            if self.current(conn) == head:
+                return
+        # One transaction holds the lock for the whole upgrade: an advisory lock on PostgreSQL, the write
+        # lock on SQLite (the engine begins write transactions IMMEDIATE). DDL is transactional on both, so
+        # a second process waits, then finds the database at head and does nothing.
+        with engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
+            if conn.dialect.name == "postgresql":
+                key = int.from_bytes(self.lock_name, "big")
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+            command.upgrade(self.config(conn), "head")
+
+
+CATALOG_HISTORY = MigrationHistory(MIGRATIONS_DIR)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
-    """An Alembic Config for the packaged migrations, bound to a connection when one is given."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("path_separator", "os")
-    if connection is not None:
-        config.attributes["connection"] = connection
-    return config
+    """An Alembic Config for the catalog's migrations."""
+    return CATALOG_HISTORY.config(connection)
 
 
 def head_revision() -> str:
-    """The newest revision shipped with this code."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    if head is None:
-        raise RuntimeError(f"no migrations found under {MIGRATIONS_DIR}")
-    return head
+    return CATALOG_HISTORY.head()
 
 
 def current_revision(connection: Connection) -> str | None:
-    """The revision the database is at, or None when it has never been migrated."""
-    return MigrationContext.configure(connection).get_current_revision()
+    return CATALOG_HISTORY.current(connection)
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the database to head; a no-op when it is there, serialized when processes race."""
-    head = head_revision()
-    with engine.connect() as conn:
-        if current_revision(conn) == head:
-            return
-    # One transaction holds the lock for the whole upgrade: an advisory lock on PostgreSQL, the write
-    # lock on SQLite (the engine begins write transactions IMMEDIATE). DDL is transactional on both, so
-    # a second process waits, then finds the database at head and does nothing.
-    with engine.execution_options(catalog_write=True).begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
-        command.upgrade(alembic_config(conn), "head")
+    """Bring the catalog to head."""
+    CATALOG_HISTORY.upgrade(engine)
