@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, MetaData, create_engine, text
 
 from nexus_core.catalog.engine import WRITE_OPTION
 
@@ -80,3 +81,37 @@ def current_revision(connection: Connection) -> str | None:
 def upgrade(engine: Engine) -> None:
     """Bring the catalog to head."""
     CATALOG_HISTORY.upgrade(engine)
+
+
+def run_online(alembic_context: Any, metadata: MetaData, *, version_table: str = "alembic_version") -> None:
+    """The whole of an env.py: migrate on the caller's connection (its transaction and lock), else on
+    sqlalchemy.url; only the tables of this history's own metadata are compared, never another's."""
+    if alembic_context.is_offline_mode():
+        raise RuntimeError("these migrations run online only (MigrationHistory.upgrade)")
+
+    def own_tables(name: str | None, type_: str, _parent: Any) -> bool:
+        return type_ != "table" or name in metadata.tables
+
+    def run(connection: Connection) -> None:
+        alembic_context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            version_table=version_table,
+            include_name=own_tables,
+            compare_type=True,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
+        with alembic_context.begin_transaction():
+            alembic_context.run_migrations()
+
+    config = alembic_context.config
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        run(connection)
+        return
+    engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
+    try:
+        with engine.connect() as conn:
+            run(conn)
+    finally:
+        engine.dispose()
