@@ -204,30 +204,30 @@ def ensure_topics(settings: KafkaSettings, *, timeout_s: float = 10.0) -> None:
 class KafkaResource(dg.ConfigurableResource):
     """The Kafka cluster: connection, security and topic names (see KafkaSettings for each field)."""
 
+    # Built only by from_settings: KafkaSettings holds every default, in one place.
     bootstrap_servers: str
-    security_protocol: str = "PLAINTEXT"
-    sasl_mechanism: str | None = None
-    sasl_username: str | None = None
-    sasl_password: str | None = None
-    ssl_ca_location: str | None = None
-    topic_requests: str = "video.generation.requests"
-    topic_events: str = "video.generation.events"
-    topic_cancel: str = "video.generation.cancel"
-    topic_notifications: str = "user.notifications"
-    topic_dead_letter: str = "video.generation.requests.dlq"
-    consumer_batch: int = 500
-    poll_timeout_s: float = 0.2
-    tick_budget_s: float = 2.0
-    delivery_timeout_s: float = 10.0
-    stuck_after_s: float = 300.0
-    retention_days: float = 30.0
+    security_protocol: str
+    sasl_mechanism: str | None
+    sasl_username: str | None
+    sasl_password: str | None
+    ssl_ca_location: str | None
+    topic_requests: str
+    topic_events: str
+    topic_cancel: str
+    topic_notifications: str
+    topic_dead_letter: str
+    consumer_batch: int
+    poll_timeout_s: float
+    tick_budget_s: float
+    delivery_timeout_s: float
+    stuck_after_s: float
+    retention_days: float
 
     @classmethod
     def from_settings(cls, settings: KafkaSettings) -> KafkaResource:
         if not settings.bootstrap_servers:
             raise ValueError("KAFKA_BOOTSTRAP_SERVERS is not set")
-        fields = settings.model_dump(include=set(cls.model_fields))
-        return cls(**{k: v for k, v in fields.items() if v is not None or k.startswith(("sasl", "ssl"))})
+        return cls(**settings.model_dump(include=set(cls.model_fields)))
 
     def settings(self) -> KafkaSettings:
         return KafkaSettings.model_construct(**{name: getattr(self, name) for name in type(self).model_fields})

@@ -15,8 +15,6 @@ from typing import Any
 
 import dagster as dg
 
-from nexus_core.storage_keys import check_video_id
-
 
 class ObjectNotFound(KeyError):
     """The key is not in the store."""
@@ -159,7 +157,3 @@ def file_sha256(path: Path) -> str:
             digest.update(chunk)
     return digest.hexdigest()
 
-
-def video_prefix_exists(store: ObjectStore, video_id: str) -> bool:
-    check_video_id(video_id)
-    return bool(store.list_keys(f"videos/{video_id}/"))

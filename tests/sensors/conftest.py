@@ -5,9 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 
+import dagster as dg
 import pytest
 
 from nexus_core.kafka_settings import KafkaSettings
+from nexus_core.settings import NexusSettings
+from resources.catalog import CatalogResource
 from resources.kafka import KafkaResource, close_clients, ensure_topics
 from tests.sensors.support import TANSU, Broker, free_port
 
@@ -44,3 +47,13 @@ def kafka(kafka_settings: KafkaSettings) -> KafkaResource:
     return KafkaResource.from_settings(kafka_settings)
 
 
+
+
+@pytest.fixture(scope="module")
+def instance(nexus_settings: NexusSettings) -> dg.DagsterInstance:
+    return dg.DagsterInstance.get()
+
+
+@pytest.fixture(scope="module")
+def catalog_resource(nexus_settings: NexusSettings) -> CatalogResource:
+    return CatalogResource(url=nexus_settings.catalog_url)

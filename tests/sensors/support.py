@@ -25,6 +25,11 @@ def _tansu() -> Path:
 TANSU = _tansu()
 
 
+def new_id() -> str:
+    """A fresh video id."""
+    return uuid.uuid4().hex[:16]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

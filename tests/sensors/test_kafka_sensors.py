@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import uuid
 
 import dagster as dg
 import pytest
@@ -33,24 +32,10 @@ from sensors.cancel import evaluate_cancels
 from sensors.cursor import load_offsets
 from sensors.requests import evaluate_requests
 from sensors.run_status import build_run_status_sensors
-from tests.sensors.support import read_all
+from tests.sensors.support import new_id, read_all
 
 SHORT = VideoRequest(prompt="A quiet walk through a pine forest at dawn", duration_seconds=5, resolution="360p",
                      music_style="none", frame_rate=24, quality="STANDARD")
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex[:16]
-
-
-@pytest.fixture(scope="module")
-def instance(nexus_settings: NexusSettings) -> dg.DagsterInstance:
-    return dg.DagsterInstance.get()
-
-
-@pytest.fixture(scope="module")
-def catalog_resource(nexus_settings: NexusSettings) -> CatalogResource:
-    return CatalogResource(url=nexus_settings.catalog_url)
 
 
 def publish_request(kafka: KafkaResource, video_id: str, *, user_id: str = "user-1") -> bytes:

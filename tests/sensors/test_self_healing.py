@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -23,24 +22,10 @@ from sensors.cursor import dump_offsets
 from sensors.maintenance import delete_intermediates, plan_resubmissions, plan_retention
 from sensors.requests import evaluate_requests
 from sensors.run_status import _publish, run_events
-from tests.sensors.support import Broker, read_all
+from tests.sensors.support import Broker, new_id, read_all
 
 REQUEST = VideoRequest(prompt="Waves on a rocky shore at sunset", duration_seconds=5, resolution="360p",
                        music_style="none")
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex[:16]
-
-
-@pytest.fixture(scope="module")
-def instance(nexus_settings: NexusSettings) -> dg.DagsterInstance:
-    return dg.DagsterInstance.get()
-
-
-@pytest.fixture(scope="module")
-def catalog_resource(nexus_settings: NexusSettings) -> CatalogResource:
-    return CatalogResource(url=nexus_settings.catalog_url)
 
 
 def outbox_payload(video_id: str) -> dict[str, object]:
