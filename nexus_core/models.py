@@ -50,6 +50,18 @@ class Language(StrEnum):
     PT = "pt"
     EL = "el"
     RU = "ru"
+    ZH = "zh"
+    JA = "ja"
+    AR = "ar"
+    HI = "hi"
+
+
+class CaptionStyle(StrEnum):
+    """How burned-in captions show the spoken words: whole phrases, or the current word highlighted."""
+
+    PHRASE = "phrase"
+    KARAOKE = "karaoke"
+    NONE = "none"
 
 
 class CameraAngle(StrEnum):
@@ -119,6 +131,7 @@ class VideoRequest(BaseModel):
     music_style: MusicStyle = MusicStyle.AMBIENT
     voice: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.+-]+$")] = "default"
     language: Language = Language.EN
+    caption_style: CaptionStyle = CaptionStyle.PHRASE
 
     @field_validator("prompt", mode="before")
     @classmethod
@@ -183,6 +196,7 @@ def allowed_values(field: str) -> list[str]:
         "frame_rate": [str(f) for f in FRAME_RATES],
         "music_style": [m.value for m in MusicStyle],
         "language": [lang.value for lang in Language],
+        "caption_style": [c.value for c in CaptionStyle],
     }
     return enums.get(field, [])
 
@@ -214,8 +228,26 @@ class WordTiming(BaseModel):
     end_s: float
 
 
+class SpokenPhrase(BaseModel):
+    """One caption-sized piece of a voice line, synthesized on its own and measured: the speech of `text`
+    starts at start_s and ends at end_s (seconds from the start of the clip). `words` are its words' times
+    (measured where the engine gives them, else spread by their phoneme share inside the phrase)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    start_s: float
+    end_s: float
+    words: list[WordTiming] = Field(default_factory=list)
+
+
 class VoiceClip(BaseModel):
-    """A synthesized voice line: its measured duration and, when the provider gives them, word timings."""
+    """A synthesized voice line: its measured duration and, when the provider gives them, word timings.
+
+    `phrases` are set by voices that speak a line phrase by phrase (captions start on each phrase's
+    measured onset); `spoken_text` is what was actually said when the line had to be shortened to fit;
+    `speed` is the rate relative to the voice's natural pace (never above 1.1 for local voices).
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -223,4 +255,7 @@ class VoiceClip(BaseModel):
     sample_rate: int
     words: list[WordTiming] = Field(default_factory=list)
     provider: str = ""
+    phrases: list[SpokenPhrase] = Field(default_factory=list)
+    spoken_text: str | None = None
+    speed: float = 1.0
 

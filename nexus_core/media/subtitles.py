@@ -136,6 +136,15 @@ def _chunk(words: Sequence[str], max_chars: int, max_lines: int) -> list[tuple[i
     return spans[::-1]
 
 
+def split_phrases(text: str, *, max_chars: int = MAX_CHARS, max_lines: int = MAX_LINES) -> list[str]:
+    """The caption-sized pieces of a line, split as its cues would be (sentence, then clause breaks first).
+
+    A voice that speaks a line piece by piece uses these, so every cue starts on measured speech.
+    """
+    words = _tokens(text, max_chars)
+    return [" ".join(words[a:b]) for a, b in _chunk(words, max_chars, max_lines)] if words else []
+
+
 def cues_for_dialogue(
     text: str,
     *,
