@@ -13,7 +13,7 @@ from pathlib import Path
 from api.core.config import API_PREFIX
 from api.core.security import UrlSigner
 
-ARTIFACT_NAME = re.compile(r"^(video|video_[a-z0-9]{1,32}|captions_(srt|vtt)|thumbnail_[0-9]{1,3})$")
+ARTIFACT_NAME = re.compile(r"^(video|video_[a-z0-9]{1,32}|captions_(srt|vtt)|thumbnail_[0-9]{1,3}|poster|credits)$")
 
 
 def is_public_artifact(name: str) -> bool:
@@ -78,5 +78,7 @@ def result_links(
         "captions": {n.removeprefix("captions_"): url(n) for n in sorted(artifacts)
                      if n.startswith("captions_") and is_public_artifact(n)},
         "thumbnails": [url(n) for n in thumbs],
+        "poster": url("poster") if "poster" in artifacts else None,
+        "credits_url": url("credits") if "credits" in artifacts else None,
         "urls_expire_at": links.expires_at(),
     }

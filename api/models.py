@@ -48,7 +48,11 @@ class VideoResult(BaseModel):
     video_url: str
     renditions: dict[str, str] = Field(description="Every encoded rendition by name (h264, h265, ...).")
     captions: dict[str, str] = Field(description="Caption files by format (srt, vtt).")
-    thumbnails: list[str]
+    thumbnails: list[str] = Field(description="Three clean frames (no captions) at the video's resolution.")
+    poster: str | None = Field(default=None, description="A title card: the opening scene with the title.")
+    credits_url: str | None = Field(
+        default=None, description="credits.txt: the voice, illustrations (OpenMoji, CC BY-SA 4.0) and sources used."
+    )
     size_bytes: int | None
     duration_s: float | None
     urls_expire_at: datetime

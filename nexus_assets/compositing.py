@@ -20,20 +20,37 @@ from nexus_core import storage_keys as keys
 from nexus_core.hashing import stable_hash
 from nexus_core.media.compositor import PreviousShot, render_scene_clip
 from nexus_core.media.presets import master_preset
-from nexus_core.media.subtitles import Cue, cues_for_dialogue, cues_from_words
+from nexus_core.media.subtitles import Cue, caption_layout, cues_for_dialogue, cues_from_phrases, cues_from_words
 from nexus_core.media.timeline import VOICE_LEAD_S, plan_timeline
-from nexus_core.models import WordTiming
+from nexus_core.models import CaptionStyle, Language, SpokenPhrase, WordTiming
 from resources.catalog import CatalogResource
 from resources.pipeline import PipelineConfig
 from resources.storage import ObjectStore
 
+# Bumped whenever what a clip looks like changes for the same inputs (captions' fonts and layout, motion,
+# karaoke): stored clips made by older code are then not reused.
+CLIP_VERSION = 2
 
-def scene_cues(dialogue: str, voice: dict[str, Any]) -> list[Cue]:
-    """Subtitle cues for one scene, relative to the clip start, following the voice."""
+
+def scene_cues(
+    dialogue: str, voice: dict[str, Any], *, size: tuple[int, int] = (1280, 720), language: Language | None = None
+) -> list[Cue]:
+    """Subtitle cues for one scene, relative to the clip start, following the voice, sized for the frame."""
+    layout = caption_layout(*size, language)
+    phrases = [SpokenPhrase.model_validate(p) for p in voice.get("phrases") or []]
+    if phrases:
+        return cues_from_phrases(
+            phrases, offset_s=VOICE_LEAD_S, max_chars=layout.max_chars, max_lines=layout.max_lines, language=language
+        )
     words = [WordTiming.model_validate(w) for w in voice.get("words") or []]
     if words:
-        return cues_from_words(words, offset_s=VOICE_LEAD_S)
-    return cues_for_dialogue(dialogue, start_s=VOICE_LEAD_S, duration_s=float(voice["duration_s"]))
+        return cues_from_words(
+            words, offset_s=VOICE_LEAD_S, max_chars=layout.max_chars, max_lines=layout.max_lines, language=language
+        )
+    return cues_for_dialogue(
+        dialogue, start_s=VOICE_LEAD_S, duration_s=float(voice["duration_s"]), max_chars=layout.max_chars,
+        max_lines=layout.max_lines, language=language,
+    )
 
 
 def cue_to_json(cue: Cue, offset_s: float = 0.0) -> dict[str, Any]:
@@ -75,13 +92,16 @@ def composited_scenes(
             scene, slot = scenes[index], slots[index]
             prev = scenes[index - 1] if index else None
             voice = voices[scene.scene_number]
-            cues = scene_cues(scene.dialogue, voice)
+            cues = scene_cues(scene.dialogue, voice, size=size, language=request.language)
+            burned = [] if request.caption_style is CaptionStyle.NONE else cues
+            karaoke = request.caption_style is CaptionStyle.KARAOKE
             transition = slot.transition_frames if index else 0
             seed = request.seed(video_id, f"motion-{scene.scene_number}")
             input_hash = stable_hash(
                 images[scene.scene_number]["sha256"], prev and images[prev.scene_number]["sha256"],
                 scene.camera_angle, prev and prev.camera_angle, [cue_to_json(c) for c in cues],
                 slot.frame_count, slots[index - 1].frame_count if index else 0, transition, fps, size, preset,
+                request.caption_style, request.language, CLIP_VERSION,
             )
             entry = reuse.get(input_hash)
             if entry is None:
@@ -98,8 +118,8 @@ def composited_scenes(
                 out = work / f"scene_{scene.scene_number:03d}.mp4"
                 info = render_scene_clip(
                     still=still, camera_angle=scene.camera_angle, frame_count=slot.frame_count, fps=fps,
-                    size=size, preset=preset, out_path=out, cues=cues, seed=seed, previous=previous,
-                    transition_frames=transition,
+                    size=size, preset=preset, out_path=out, cues=burned, seed=seed, previous=previous,
+                    transition_frames=transition, karaoke=karaoke,
                 )
                 key = keys.scene_clip(video_id, scene.scene_number)
                 entry = {"scene_number": scene.scene_number, "key": key, "input_hash": input_hash,

@@ -4,7 +4,7 @@ from typing import Any
 
 import dagster as dg
 
-from nexus_assets.manifests import load_manifest
+from nexus_assets.manifests import load_manifest, load_scenario, video_credits
 from nexus_assets.partitions import videos_partitions
 from nexus_assets.phases import phase_step
 from nexus_assets.placement import op_tags_for
@@ -41,13 +41,17 @@ def renditions(
         master_entry = load_manifest(store, video_id, "rendering")
         cues = timeline_cues(load_manifest(store, video_id, "compositing")["items"])
         presets = presets_for(request.quality)
+        credits = video_credits(store, video_id)
+        tags = {"title": load_scenario(store, video_id).title, "comment": "\n".join(credits)}
         made: list[dict[str, Any]] = []
         with store.local_copy(master_entry["key"], work) as master_path:
             for index, preset in enumerate(presets):
                 out = work / f"{preset.name}.mp4"
                 base, share = index / len(presets), 1 / len(presets)
                 run_ffmpeg(
-                    build_rendition_args(master_path, preset, out, master=master_preset(request.quality)),
+                    build_rendition_args(
+                        master_path, preset, out, master=master_preset(request.quality), metadata=tags
+                    ),
                     duration_s=float(master_entry["duration_s"]),
                     progress=lambda f, base=base, share=share: run.progress(base + share * f),
                 )
@@ -60,7 +64,7 @@ def renditions(
         for ext, text in (("srt", to_srt(cues)), ("vtt", to_vtt(cues))):
             captions[ext] = keys.captions(video_id, ext)
             store.put_bytes(captions[ext], text.encode(), content_type="text/vtt" if ext == "vtt" else "text/plain")
-        store.put_json(keys.manifest(video_id, "encoding"), {"items": made, "captions": captions})
+        store.put_json(keys.manifest(video_id, "encoding"), {"items": made, "captions": captions, "credits": credits})
     return dg.MaterializeResult(
         metadata={
             "renditions": dg.MetadataValue.json(made),

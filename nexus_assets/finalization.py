@@ -1,21 +1,64 @@
 """Phase 6, finalization: publish under videos/{id}/, thumbnails, and mark the video COMPLETED."""
 
-import dagster as dg
+from pathlib import Path
 
-from nexus_assets.manifests import load_manifest
+import cv2
+import dagster as dg
+import numpy as np
+
+from nexus_assets.manifests import load_manifest, load_scenario
 from nexus_assets.partitions import videos_partitions
 from nexus_assets.phases import phase_step
 from nexus_assets.placement import op_tags_for
 from nexus_core import storage_keys as keys
-from nexus_core.media.ffmpeg_args import build_thumbnail_args, thumbnail_times
 from nexus_core.media.probe import probe
-from nexus_core.media.runner import run_ffmpeg
+from nexus_core.media.subtitles import find_font_for
+from nexus_core.media.thumbnails import clean_frame, poster_frame, thumbnail_moments
+from nexus_core.media.timeline import plan_timeline
+from nexus_core.models import Scenario, VideoRequest
 from resources.catalog import CatalogResource
 from resources.pipeline import PipelineConfig
 from resources.storage import ObjectStore
 
-THUMBNAIL_AT_S = (0.0, 10.0, 20.0)
-THUMBNAIL_WIDTH = 640
+JPEG_QUALITY = 90
+
+
+def _read_rgb(path: Path) -> np.ndarray:
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError(f"cannot read image {path}")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def _write_jpeg(path: Path, rgb: np.ndarray) -> Path:
+    cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    return path
+
+
+def make_thumbnails(
+    store: ObjectStore, video_id: str, request: VideoRequest, scenario: Scenario, work: Path
+) -> tuple[list[tuple[str, Path, float]], tuple[str, Path]]:
+    """Three clean thumbnails in three scenes (when the video has them) and the poster, at full size."""
+    images = {i["scene_number"]: i for i in load_manifest(store, video_id, "assets/images")["items"]}
+    slots = plan_timeline([s.duration_seconds for s in scenario.scenes], request.frame_rate)
+    stills: dict[int, np.ndarray] = {}
+
+    def still(number: int) -> np.ndarray:
+        if number not in stills:
+            with store.local_copy(images[number]["key"], work) as path:
+                stills[number] = _read_rgb(path)
+        return stills[number]
+
+    thumbs = []
+    for index, moment in enumerate(thumbnail_moments(slots)):
+        scene = scenario.scenes[moment.scene_index]
+        seed = request.seed(video_id, f"motion-{scene.scene_number}")
+        rgb = clean_frame(still(scene.scene_number), scene.camera_angle, moment.progress, seed)
+        thumbs.append((keys.thumbnail(video_id, index), _write_jpeg(work / f"thumb_{index}.jpg", rgb), moment.at_s))
+    first = scenario.scenes[0]
+    cover = clean_frame(still(first.scene_number), first.camera_angle, 0.5, request.seed(video_id, "motion-1"))
+    poster = poster_frame(cover, scenario.title, find_font_for(request.language))
+    return thumbs, (keys.poster(video_id), _write_jpeg(work / "poster.jpg", poster))
 
 
 def published_name(rendition: str) -> str:
@@ -37,16 +80,19 @@ def published_video(
         main = encoded["items"][0]
         with store.local_copy(main["key"], work) as main_path:
             info = probe(main_path)
-            thumbs = []
-            for index, at in enumerate(thumbnail_times(info.duration_s, THUMBNAIL_AT_S, request.frame_rate)):
-                out = work / f"thumb_{index}.jpg"
-                run_ffmpeg(build_thumbnail_args(main_path, at, out, THUMBNAIL_WIDTH))
-                thumbs.append((keys.thumbnail(video_id, index), out, at))
+        scenario = load_scenario(store, video_id)
+        thumbs, (poster_key, poster_path) = make_thumbnails(store, video_id, request, scenario, work)
         run.progress(0.3)
         artifacts: dict[str, str] = {}
-        for key, path, _ in thumbs:
+        for index, (key, path, _) in enumerate(thumbs):
             store.put_file(key, path, content_type="image/jpeg")
-            artifacts[f"thumbnail_{len(artifacts)}"] = key
+            artifacts[f"thumbnail_{index}"] = key
+        store.put_file(poster_key, poster_path, content_type="image/jpeg")
+        artifacts["poster"] = poster_key
+        credits_key = keys.published(video_id, "credits.txt")
+        store.put_bytes(credits_key, ("\n".join(encoded.get("credits", [])) + "\n").encode(),
+                        content_type="text/plain")
+        artifacts["credits"] = credits_key
         for ext, key in encoded["captions"].items():
             target = keys.published(video_id, f"captions.{ext}")
             with store.local_copy(key, work) as path:
@@ -70,6 +116,7 @@ def published_video(
             "bytes": size_bytes,
             "resolution": f"{info.width}x{info.height}",
             "thumbnails": dg.MetadataValue.json([k for k, _, _ in thumbs]),
+            "poster": poster_key,
             "thumbnail_times_s": dg.MetadataValue.json([round(t, 2) for _, _, t in thumbs]),
             "captions": dg.MetadataValue.json({e: artifacts[f"captions_{e}"] for e in encoded["captions"]}),
         }

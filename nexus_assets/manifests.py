@@ -46,10 +46,24 @@ def reusable_entries(
     return out
 
 
-def save_items_manifest(store: ObjectStore, video_id: str, phase: str, items: list[dict[str, Any]]) -> None:
-    """Write a per-scene manifest, dropping run-only flags such as 'reused'."""
+def save_items_manifest(
+    store: ObjectStore, video_id: str, phase: str, items: list[dict[str, Any]], **extra: Any
+) -> None:
+    """Write a per-scene manifest, dropping run-only flags such as 'reused'; `extra` adds top-level fields
+    (e.g. `credits`: the attribution lines of what made the items)."""
     clean = [{k: v for k, v in item.items() if k != "reused"} for item in items]
-    store.put_json(keys.manifest(video_id, phase), {"items": clean})
+    store.put_json(keys.manifest(video_id, phase), {"items": clean, **extra})
+
+
+def video_credits(store: ObjectStore, video_id: str) -> list[str]:
+    """The attribution lines of everything a video was made with: the script's sources, the illustrations,
+    the voice engines. They go into the MP4's metadata and the published credits.txt."""
+    lines: list[str] = []
+    for phase in ("script", "assets/images", "assets/voice", "assets/music"):
+        lines += load_manifest(store, video_id, phase, required=False).get("credits", [])
+    engines = sorted({str(i.get("provider")) for i in load_manifest(store, video_id, "assets/voice")["items"]})
+    lines.append("Voice: " + ", ".join(e for e in engines if e))
+    return list(dict.fromkeys(lines))
 
 
 def parallel_map(fn: Any, items: list[T], workers: int) -> list[R]:

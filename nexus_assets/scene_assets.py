@@ -18,6 +18,7 @@ from nexus_assets.phases import phase_step
 from nexus_assets.placement import op_tags_for
 from nexus_core import storage_keys as keys
 from nexus_core.hashing import stable_hash
+from nexus_core.media.subtitles import caption_layout
 from nexus_core.media.timeline import VOICE_LEAD_S
 from nexus_core.models import MusicStyle, Scene
 from resources.catalog import CatalogResource
@@ -28,6 +29,8 @@ from resources.storage import ObjectStore, file_sha256
 from resources.voice import VoiceSynth
 
 VOICE_TAIL_S = 0.25
+IMAGE_VERSION = 2  # bumped when the same scene would be drawn differently (illustrations, backdrops)
+VOICE_VERSION = 2  # bumped when the same line would be voiced differently (engine, phrasing, pace)
 
 
 @dg.asset(partitions_def=videos_partitions, group_name="assets", kinds={"python"}, deps=["scenario"],
@@ -47,7 +50,7 @@ def scene_images(
         provider = image_generator.provider_name()
 
         def make(scene: Scene) -> dict[str, Any]:
-            input_hash = stable_hash(scene, request.size, provider, video_id)
+            input_hash = stable_hash(scene, request.size, provider, video_id, IMAGE_VERSION)
             if input_hash in reuse:
                 tick()
                 return {**reuse[input_hash], "reused": True}
@@ -59,10 +62,13 @@ def scene_images(
             size = store.put_file(key, path, content_type="image/png")
             tick()
             return {"scene_number": scene.scene_number, "key": key, "bytes": size,
-                    "sha256": file_sha256(path), "input_hash": input_hash, "seed": seed}
+                    "sha256": file_sha256(path), "input_hash": input_hash, "seed": seed,
+                    "illustrations": image_generator.illustrations(scene, seed=seed)}
 
         items = parallel_map(make, list(scenario.scenes), pipeline.workers)
-        save_items_manifest(store, video_id, "assets/images", items)
+        shown = [name for item in items for name in item.get("illustrations", [])]
+        save_items_manifest(store, video_id, "assets/images", items,
+                            credits=image_generator.credits() if shown else [])
     width, height = request.size
     return dg.MaterializeResult(
         metadata={
@@ -72,6 +78,7 @@ def scene_images(
             "reused": sum(1 for i in items if i.get("reused")),
             "total_bytes": sum(int(i["bytes"]) for i in items),
             "generator": provider,
+            "illustrations": dg.MetadataValue.json({i["scene_number"]: i.get("illustrations", []) for i in items}),
             "keys": dg.MetadataValue.json([i["key"] for i in items]),
         }
     )
@@ -92,23 +99,29 @@ def voiceover(
         reuse = reusable_entries(store, load_manifest(store, video_id, "assets/voice", required=False))
         tick = run.progress_of(len(scenario.scenes))
         provider = voice.provider_name()
+        # each spoken phrase is one caption: two lines of the frame's caption width
+        phrase_chars = 2 * caption_layout(*request.size, request.language).max_chars
 
         def speak(scene: Scene) -> dict[str, Any]:
             max_s = max(0.5, scene.duration_seconds - VOICE_LEAD_S - VOICE_TAIL_S)
-            input_hash = stable_hash(scene.dialogue, request.language, request.voice, provider, max_s)
+            input_hash = stable_hash(
+                scene.dialogue, request.language, request.voice, provider, max_s, phrase_chars, VOICE_VERSION
+            )
             if input_hash in reuse:
                 tick()
                 return {**reuse[input_hash], "reused": True}
             path = work / f"scene_{scene.scene_number:03d}.wav"
             clip = voice.synthesize(
-                scene.dialogue, language=request.language, voice=request.voice, out_path=path, max_seconds=max_s
+                scene.dialogue, language=request.language, voice=request.voice, out_path=path, max_seconds=max_s,
+                phrase_chars=phrase_chars,
             )
             key = keys.voice_clip(video_id, scene.scene_number)
             size = store.put_file(key, path, content_type="audio/wav")
             tick()
             return {"scene_number": scene.scene_number, "key": key, "bytes": size, "input_hash": input_hash,
                     "duration_s": clip.duration_s, "words": [w.model_dump() for w in clip.words],
-                    "provider": clip.provider or provider}
+                    "phrases": [p.model_dump() for p in clip.phrases], "speed": clip.speed,
+                    "spoken_text": clip.spoken_text, "provider": clip.provider or provider}
 
         items = parallel_map(speak, list(scenario.scenes), pipeline.workers)
         save_items_manifest(store, video_id, "assets/voice", items)
@@ -116,6 +129,8 @@ def voiceover(
         metadata={
             "clips": len(items),
             "speech_s": round(sum(float(i["duration_s"]) for i in items), 2),
+            "shortened_lines": sum(1 for i in items if i.get("spoken_text")),
+            "max_speed": round(max(float(i.get("speed", 1.0)) for i in items), 3),
             "reused": sum(1 for i in items if i.get("reused")),
             "provider": provider,
             "durations_s": dg.MetadataValue.json({i["scene_number"]: round(i["duration_s"], 2) for i in items}),

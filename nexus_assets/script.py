@@ -44,6 +44,8 @@ def scenario(
         problems = check_scenario(result, request)
         key = keys.scenario(video_id)
         store.put_json(key, result.model_dump(mode="json"))
+        store.put_json(keys.manifest(video_id, "script"),
+                       {"writer": script_writer.provider_name(), "credits": script_writer.credits()})
         run.progress(1.0)
         yield dg.MaterializeResult(
             metadata={

@@ -151,6 +151,8 @@ def print_summary(console: Console, settings: NexusSettings, record: VideoRecord
             console.print(f"captions   {path(record.artifacts[f'captions_{ext}'])}")
     for name in sorted(k for k in record.artifacts if k.startswith("thumbnail_")):
         console.print(f"thumbnail  {path(record.artifacts[name])}")
+    if "poster" in record.artifacts:
+        console.print(f"poster     {path(record.artifacts['poster'])}")
     per_phase: dict[str, float] = {}
     for asset, secs in record.phase_seconds.items():
         phase = ASSET_PHASE.get(asset, asset)

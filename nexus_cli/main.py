@@ -14,6 +14,7 @@ from rich.console import Console
 from nexus_core.models import (
     FRAME_RATES,
     Aspect,
+    CaptionStyle,
     Language,
     MusicStyle,
     Quality,
@@ -34,6 +35,7 @@ CLI_FLAGS = {
     "aspect": "--aspect",
     "language": "--language",
     "voice": "--voice",
+    "caption_style": "--captions",
 }
 # Modules with `register(subparsers)` adding their own subcommands; each sets `handler=fn(args) -> int`.
 EXTRA_COMMAND_MODULES: tuple[str, ...] = ("nexus_cli.api_commands", "nexus_cli.k8s", "nexus_cli.up")
@@ -56,7 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--aspect", default="16:9", help=f"{_values(Aspect)} (default 16:9)")
     gen.add_argument("--fps", default="30", help=f"{', '.join(map(str, FRAME_RATES))} (default 30)")
     gen.add_argument("--music", default="ambient", help=f"{_values(MusicStyle)} (default ambient)")
-    gen.add_argument("--language", default="en", help=f"{_values(Language)} (default en)")
+    gen.add_argument("--language", default=None,
+                     help=f"{_values(Language)} (default: en, or the language a non-Latin prompt is written in)")
+    gen.add_argument("--captions", default="phrase",
+                     help=f"{_values(CaptionStyle)}: whole phrases, the spoken word highlighted, or none "
+                     "(default phrase)")
     gen.add_argument("--voice", default="default", help="voice name (default: the language's default voice)")
 
     ui = sub.add_parser("ui", help="start the Dagster UI and daemon on 127.0.0.1")
@@ -77,10 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_request(args: argparse.Namespace) -> VideoRequest:
     fps: object = int(args.fps) if str(args.fps).isdigit() else args.fps
+    chosen: dict[str, object] = {"language": args.language.lower()} if args.language else {}
     return VideoRequest(
         prompt=args.prompt, duration_seconds=args.duration, quality=args.quality.upper(),
         resolution=args.resolution.lower(), aspect=args.aspect, frame_rate=fps,
-        music_style=args.music.lower(), language=args.language.lower(), voice=args.voice,
+        music_style=args.music.lower(), voice=args.voice, caption_style=str(args.captions).lower(), **chosen,
     )
 
 

@@ -7,7 +7,7 @@ import unicodedata
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 
 class Quality(StrEnum):
@@ -144,6 +144,31 @@ class VideoRequest(BaseModel):
         if len(cleaned) > MAX_PROMPT_CHARS:
             raise ValueError(f"prompt must be at most {MAX_PROMPT_CHARS} characters (got {len(cleaned)})")
         return cleaned
+
+    @model_validator(mode="before")
+    @classmethod
+    def _language_from_script(cls, data: object) -> object:
+        """No language given (absent or null): a prompt written in Han, kana, Arabic, Devanagari, Greek or
+        Cyrillic script is voiced in the language that script points at; anything else in English."""
+        if not isinstance(data, dict) or data.get("language") is not None:
+            return data
+        from nexus_core.languages import detect_script_language
+
+        prompt = data.get("prompt")
+        detected = detect_script_language(prompt) if isinstance(prompt, str) else None
+        return {**data, "language": detected or Language.EN}
+
+    @field_validator("language")
+    @classmethod
+    def _language_matches_the_prompt(cls, value: Language, info: ValidationInfo) -> Language:
+        """Refuse a prompt whose script the language's voice cannot read (it would spell out letter names)."""
+        from nexus_core.languages import script_mismatch
+
+        prompt = info.data.get("prompt")
+        problem = script_mismatch(prompt, value) if isinstance(prompt, str) else None
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @property
     def size(self) -> tuple[int, int]:

@@ -65,11 +65,18 @@ INSTRUCTION_PATTERNS: Final[tuple[str, ...]] = (
 # music"): removed before the subject is read, so the narration never says them.
 _KINDS = r"explainer|video|film|clip|movie|animation|documentary|tutorial|overview|introduction|story|trailer|vidéo"
 _LENGTH = r"\d+(?:[.,]\d+)?[-\s]?(?:seconds?|secs?|s|minutes?|mins?|m|secondes?)"
+_AMBIGUOUS = r"portrait|landscape|square|standard|ultra|vertical|horizontal|widescreen"
 FORMAT_PATTERNS: Final[tuple[str, ...]] = (
     rf"^(?:an?|une?|la|le)?\s*(?:{_LENGTH}[-\s]+)?(?:short\s+|quick\s+|brief\s+|courte?\s+|petite?\s+)?"
     rf"(?:{_KINDS})\s+(?:(?:about|of|on|showing|featuring|explaining|covering|into|sur|de|d'|montrant)\s+)?",
     rf"\b(?:in\s+|en\s+)?{_LENGTH}\b",
-    r"\b(?:in\s+|en\s+)?(?:hd|uhd|full\s+hd|4k|8k|\d{3,4}p|\d+\s?fps|16:9|9:16|1:1|ultra|standard|portrait|landscape|square)\b",
+    r"\b(?:in\s+|en\s+)?(?:(?:ultra|full)\s+)?(?:hd|uhd|4k|8k|\d{3,4}p|\d+\s?fps)\b",
+    r"(?:\b(?:in\s+|en\s+))?(?<![\d:])(?:16:9|9:16|1:1|4:3)(?![\d:])",
+    # Words that also name things ("a portrait of Marie Curie", "Times Square", "the standard model") are
+    # directives only beside a format word, after "in", or standing alone as a list item (", portrait,").
+    rf"\b(?:in\s+|en\s+)?(?:{_AMBIGUOUS})\s+(?:mode|format|orientation|quality|aspect(?:\s+ratio)?|definition)\b",
+    rf"\b(?:in|en)\s+(?:{_AMBIGUOUS})\b(?=\s*(?:[,;.!?]|$))",
+    rf"(?:^|(?<=[,;]))\s*(?:{_AMBIGUOUS})\s*(?=[,;.!?]|$)",
     r"\b(?:with\s+|avec\s+)?(?:an?\s+|une?\s+)?(?:cinematic|upbeat|ambient|calm|epic|dramatic|soft|no|gentle|"
     r"cinématique|douce)?\s*(?:background\s+)?(?:music|soundtrack|score|musique)\b(?:\s+(?:cinématique|douce))?",
 )
@@ -85,94 +92,27 @@ FALLBACK_TOPIC: Final[dict[str, str]] = {
     "ru": "мир вокруг нас",
 }
 
-DIALOGUE: Final[dict[str, dict[Role, tuple[str, ...]]]] = {
-    "en": {
-        "intro": (
-            "Welcome to {topic}.",
-            "This is a short story about {topic}.",
-            "Let's take a closer look at {topic}.",
-            "Come along, and see {topic}.",
-            "Today, everything begins with {a}.",
-        ),
-        "body": (
-            "Look at {a}.",
-            "Here, all eyes are on {a}.",
-            "Every detail of {a} tells a story.",
-            "Notice how {a} and {b} share the same frame.",
-            "Slowly, we discover {a}.",
-            "Few things compare to {a}.",
-            "Take a moment with {a}.",
-            "The light changes, and so does our view of {a}.",
-            "Stay close; there is more to see.",
-            "Everything moves at its own pace.",
-            "Listen, and let the scene unfold.",
-        ),
-        "outro": (
-            "And that was {topic}.",
-            "We leave {a} behind, but not for long.",
-            "Remember this view.",
-            "Thanks for watching.",
-            "Until next time.",
-        ),
-    },
-    "fr": {
-        "intro": (
-            "Bienvenue dans ce voyage : {topic}.",
-            "Voici une courte histoire : {topic}.",
-            "Regardons de plus près : {topic}.",
-            "Suivez-nous, et découvrez {a}.",
-            "Tout commence ici, avec {a}.",
-        ),
-        "body": (
-            "Regardez {a}.",
-            "Au centre de l'image : {a}.",
-            "Chaque détail compte.",
-            "Observez {a}, puis {b}.",
-            "Lentement, l'image se dévoile : {a}.",
-            "Prenons un instant pour {a}.",
-            "La lumière change, et le décor avec elle.",
-            "Restez avec nous, il y a encore à voir.",
-            "Tout avance à son propre rythme.",
-            "Écoutez, et laissez la scène se dévoiler.",
-        ),
-        "outro": (
-            "C'était {topic}.",
-            "Nous quittons {a}, mais pas pour longtemps.",
-            "Gardez cette image en mémoire.",
-            "Merci de nous avoir regardés.",
-            "À bientôt.",
-        ),
-    },
-    "es": {
-        "intro": ("Bienvenidos: {topic}.", "Una breve historia: {topic}.", "Todo empieza aquí: {a}."),
-        "body": ("Mira: {a}.", "Cada detalle cuenta.", "Aquí, {a} y {b}.", "Despacio, la escena cambia."),
-        "outro": ("Recuerda esta imagen.", "Gracias por mirar.", "Hasta pronto."),
-    },
-    "de": {
-        "intro": ("Willkommen: {topic}.", "Eine kurze Geschichte: {topic}.", "Alles beginnt hier: {a}."),
-        "body": ("Sieh genau hin: {a}.", "Jedes Detail zählt.", "Hier: {a} und {b}.", "Langsam ändert sich das Bild."),
-        "outro": ("Behalte dieses Bild in Erinnerung.", "Danke fürs Zuschauen.", "Bis bald."),
-    },
-    "it": {
-        "intro": ("Benvenuti: {topic}.", "Una breve storia: {topic}.", "Tutto comincia qui: {a}."),
-        "body": ("Guarda: {a}.", "Ogni dettaglio conta.", "Qui: {a} e {b}.", "Lentamente, la scena cambia."),
-        "outro": ("Ricorda questa immagine.", "Grazie per la visione.", "A presto."),
-    },
-    "pt": {
-        "intro": ("Bem-vindos: {topic}.", "Uma breve história: {topic}.", "Tudo começa aqui: {a}."),
-        "body": ("Olhe: {a}.", "Cada detalhe conta.", "Aqui: {a} e {b}.", "Devagar, a cena muda."),
-        "outro": ("Guarde esta imagem.", "Obrigado por assistir.", "Até breve."),
-    },
-    "el": {
-        "intro": ("Καλώς ήρθατε: {topic}.", "Μια σύντομη ιστορία: {topic}.", "Όλα ξεκινούν εδώ: {a}."),
-        "body": ("Κοιτάξτε: {a}.", "Κάθε λεπτομέρεια μετράει.", "Εδώ: {a} και {b}.", "Σιγά σιγά, η εικόνα αλλάζει."),
-        "outro": ("Θυμηθείτε αυτή την εικόνα.", "Ευχαριστούμε που παρακολουθήσατε.", "Τα λέμε σύντομα."),
-    },
-    "ru": {
-        "intro": ("Добро пожаловать: {topic}.", "Короткая история: {topic}.", "Всё начинается здесь: {a}."),
-        "body": ("Посмотрите: {a}.", "Важна каждая деталь.", "Здесь: {a} и {b}.", "Медленно меняется картина."),
-        "outro": ("Запомните этот кадр.", "Спасибо за просмотр.", "До скорой встречи."),
-    },
+# The template writer's own lines, used sparingly around the prompt's content and the lexicon's facts:
+# an opening that names the subject and a closing. {topic} is the subject as the prompt wrote it; {what}
+# is a question form ("What is a black hole?") when the lexicon knows the subject. Languages without
+# their own lines say only the prompt's content.
+OPENINGS: Final[dict[str, tuple[str, ...]]] = {
+    "en": ("{what}", "{Topic}.", "A closer look at {topic}.", "{Topic}, in brief."),
+    "fr": ("{Topic}.", "Regard sur {topic}."),
+    "es": ("{Topic}.",),
+    "de": ("{Topic}.",),
+    "it": ("{Topic}.",),
+    "pt": ("{Topic}.",),
+    "el": ("{Topic}.",),
+    "ru": ("{Topic}.",),
+    "zh": ("{Topic}。",),
+    "ja": ("{Topic}。",),
+    "ar": ("{Topic}.",),
+    "hi": ("{Topic}।",),
+}
+CLOSINGS: Final[dict[str, tuple[str, ...]]] = {
+    "en": ("That was {topic}, in brief.", "And that is {topic}.", "So that is {topic}."),
+    "fr": ("Voilà pour {topic}.",),
 }
 
 # Scene descriptions are written in English for the image generator; prompt phrases are kept as written.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from collections.abc import Sequence
@@ -9,12 +10,16 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from nexus_core import prompts
+from nexus_core.lexicon import WordNet
 from nexus_core.media.timeline import VOICE_LEAD_S
 from nexus_core.models import CameraAngle, Scenario, Scene, VideoRequest
+from nexus_core.narration import facts_about, naming_in_prompt, subject_name
 from nexus_core.scenario_check import count_words
 
-TARGET_WORDS_PER_SECOND = 2.5
+TARGET_WORDS_PER_SECOND = 2.3  # the neural voice speaks ~2.6 words/s with pauses between phrases
 DIALOGUE_TAIL_S = 0.4  # planned breathing room after each line, on top of the voice lead
+SPEECH_SHARE = 0.9  # at most this share of the video is planned as speech; the rest lets pictures breathe
+MIN_SILENT_SCENE_S = 2.0
 SECONDS_PER_SCENE = 6.5
 TOPIC_MAX_WORDS = 12
 PHRASE_MAX_WORDS = 5
@@ -150,12 +155,6 @@ def plan_durations(total_s: float, rng: random.Random) -> list[float]:
     return [p / 10 for p in parts]
 
 
-def _role(index: int, count: int) -> str:
-    if index == 0:
-        return "intro"
-    return "outro" if index == count - 1 else "body"
-
-
 def _capitalize(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -165,50 +164,255 @@ def _without_article(phrase: str, vocab: _Vocabulary) -> str:
     return rest if rest and vocab.is_article(first) else phrase
 
 
-def _truncate(sentence: str, words: int) -> str:
-    return " ".join(sentence.split()[:words]).rstrip(",:;.!?") + "."
+def _clip(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] or text[:limit]
 
 
-class _DialogueWriter:
-    """Picks template sentences that fit a word budget, preferring ones not said yet."""
+# --- what the narration says ---------------------------------------------------------------------------
 
-    def __init__(self, language: str, rng: random.Random) -> None:
-        self.templates = prompts.DIALOGUE.get(language, prompts.DIALOGUE["en"])
-        self.rng = rng
-        self.used: set[str] = set()
-
-    def _candidates(self, roles: tuple[str, ...], slots: dict[str, str | None]) -> list[str]:
-        out = [t for role in roles for t in self.templates[role] if "{b}" not in t or slots["b"] is not None]
-        self.rng.shuffle(out)
-        return out
-
-    def write(self, role: str, slots: dict[str, str | None], budget: int) -> str:
-        """Sentences for one scene; after each one the two phrases swap so lines do not repeat a subject."""
-        slot_sets = [slots, {**slots, "a": slots["b"], "b": slots["a"]}] if slots["b"] else [slots]
-        roles = (role,) if role == "body" else (role, "body")
-        templates = self._candidates(roles, slots)
-        templates.sort(key=lambda t: (t not in self.templates[role], t.format(**slots) in self.used))
-        chosen: list[tuple[str, str]] = []
-        spent = mentions = 0
-        for template in templates:
-            sentence = _capitalize(template.format(**slot_sets[mentions % len(slot_sets)]))
-            words = count_words(sentence)
-            if spent + words <= budget:
-                chosen.append((template, sentence))
-                spent += words
-                mentions += "{a}" in template
-        if not chosen and budget > 0:
-            shortest = min(self.templates[role], key=lambda t: count_words(t.format(**slot_sets[-1])))
-            chosen = [(shortest, _truncate(_capitalize(shortest.format(**slots)), budget))]
-        if role == "outro":  # closing lines go last, in the order they are listed
-            order = self.templates[role]
-            chosen.sort(key=lambda pair: order.index(pair[0]) if pair[0] in order else -1)
-        self.used.update(s for _, s in chosen)
-        return " ".join(s for _, s in chosen)
+LONG_PROMPT_WORDS = 12  # a prompt sentence this long (or two sentences) is narrated as written
+_QUESTION_WORDS = frozenset(["how", "why", "what", "when", "where", "who", "which"])
 
 
-def _word_budget(duration_s: float) -> int:
-    return max(0, int(TARGET_WORDS_PER_SECOND * (duration_s - VOICE_LEAD_S - DIALOGUE_TAIL_S)))
+@dataclass(frozen=True)
+class Line:
+    """One sentence of narration and the phrase it is about (what its scene should show)."""
+
+    text: str
+    focus: str | None
+    kind: str  # "prompt" | "fact" | "opening" | "closing"
+
+    @property
+    def words(self) -> int:
+        return count_words(self.text)
+
+
+def _spoken_sentence(text: str, language: str) -> str:
+    text = re.sub(r"\s+", " ", text).strip(" ,;:-")
+    if not text:
+        return ""
+    end = "。" if language in ("zh", "ja") else "।" if language == "hi" else "."
+    return _capitalize(text) + ("" if text[-1] in ".!?。！？।…" else end)
+
+
+def prompt_sentences(prompt: str, language: str) -> list[str]:
+    """The prompt's own content as spoken sentences, in order: production details and a leading
+    instruction ("Make a video about") removed."""
+    text = strip_format_words(prompt) or ""
+    pieces = [p for p in _SENTENCE_END.split(text) if _TOKEN.search(p)]
+    ends = _SENTENCE_END.findall(text)
+    out: list[str] = []
+    for index, piece in enumerate(pieces):
+        if index == 0:
+            piece = _strip_instructions(piece)
+        mark = ends[index].strip() if index < len(ends) else ""
+        sentence = _spoken_sentence(piece + (mark if mark in ("?", "!", "？", "！") else ""), language)
+        if count_words(sentence):
+            out.append(sentence)
+    return out
+
+
+def _focus_of(sentence: str, phrases: Sequence[str]) -> str | None:
+    low = sentence.lower()
+    return next((p for p in phrases if p.lower() in low), None)
+
+
+def _fact_candidates(
+    subject: PromptSubject, prompt: str, lexicon: WordNet, vocab: _Vocabulary
+) -> list[tuple[str, str]]:
+    """(phrase as written, lexicon key) for the nouns of the prompt the lexicon knows, in prompt order.
+
+    Runs of up to three words come first ("black holes", "Marie Curie"); a single word must be a noun
+    more than a verb ("work", "chase" are left out), specific (few senses) and, when the prompt writes it
+    as a name (capitalized mid-sentence), a name in the lexicon too ("Mocha" the port is not mocha leather).
+    """
+    taken: list[str] = []
+    found: list[tuple[int, str, str]] = []
+    for phrase in (subject.topic, *subject.phrases):
+        words = [w for w in phrase.split() if not vocab.is_stop(w) and w.lower() not in _QUESTION_WORDS]
+        for size in range(min(3, len(words)), 0, -1):
+            for start in range(len(words) - size + 1):
+                run = " ".join(words[start : start + size]).removesuffix("'s").removesuffix("’s")
+                lemma = lexicon.lemma(run)
+                if lemma is None or lemma in taken or any(lemma in t.split("_") for t in taken):
+                    continue
+                if size == 1:
+                    senses = lexicon.senses(run)
+                    framing = run.islower() and re.search(rf"\b{re.escape(run)}\s+of\b", prompt)
+                    following = words[start + 1] if start + 1 < len(words) else ""
+                    modifier = bool(following) and lexicon.senses(following) > lexicon.other_senses(following)
+                    if senses > 4 or lexicon.other_senses(run) >= senses or framing or modifier:
+                        continue  # "work", "red", "a tour of", "bicycle (gears)": not what the video is about
+                    entry = lexicon.entry(lemma)
+                    written_as_name = run[:1].isupper() and prompt.find(run) > 0
+                    if entry is None or (written_as_name and not entry.is_proper and senses > 1):
+                        continue
+                taken.append(lemma)
+                position = prompt.lower().find(run.lower())
+                found.append((position if position >= 0 else len(prompt), run, lemma))
+    found.sort()
+    return [(run, lemma) for _, run, lemma in found]
+
+
+def lexicon_facts(
+    subject: PromptSubject, prompt: str, lexicon: WordNet | None, vocab: _Vocabulary, limit: int
+) -> list[Line]:
+    """Sentences about the prompt's nouns from the lexicon (English), in the order the prompt names them."""
+    if lexicon is None or not subject.from_prompt:
+        return []
+    lines: list[Line] = []
+    for run, lemma in _fact_candidates(subject, prompt, lexicon, vocab):
+        entry = lexicon.entry(lemma)
+        if entry is None:
+            continue
+        broader = lexicon.entry_at(entry.hypernym_offset) if entry.hypernym_offset else None
+        for text in facts_about(entry, as_written=naming_in_prompt(prompt, run), broader=broader):
+            lines.append(Line(text, run, "fact"))
+        if len(lines) >= limit:
+            break
+    return lines[:limit]
+
+
+def _opening(subject: PromptSubject, language: str, what: str | None, rng: random.Random) -> Line:
+    options = [o for o in prompts.OPENINGS.get(language, ("{Topic}.",)) if what or "{what}" not in o]
+    chosen = rng.choice(options)
+    topic = subject.topic
+    text = chosen.format(topic=topic, Topic=_capitalize(topic), what=what or "")
+    return Line(text, subject.phrases[0] if subject.phrases else None, "opening")
+
+
+def _closing(subject: PromptSubject, language: str, rng: random.Random) -> Line | None:
+    """A closing that names the subject, when the subject reads as a noun phrase ("black holes", not
+    "How bicycle gears work")."""
+    options = prompts.CLOSINGS.get(language)
+    first = subject.topic.split(" ", 1)[0]
+    if not options or not subject.from_prompt or first.lower() in _QUESTION_WORDS:
+        return None
+    second = subject.topic.split(" ")[1:2]
+    topic = subject.topic if second and second[0][:1].isupper() else subject.topic[:1].lower() + subject.topic[1:]
+    return Line(rng.choice(options).format(topic=topic), subject.phrases[0], "closing")
+
+
+def _question(subject: PromptSubject, prompt: str, lexicon: WordNet | None, vocab: _Vocabulary) -> str | None:
+    if lexicon is None or not subject.from_prompt:
+        return None
+    candidates = _fact_candidates(subject, prompt, lexicon, vocab)
+    if not candidates:
+        return None
+    run, lemma = candidates[0]
+    entry = lexicon.entry(lemma)
+    if entry is None:
+        return None
+    if entry.lifetime:
+        return f"Who was {entry.name}?"
+    return f"What is {subject_name(entry, naming_in_prompt(prompt, run))}?"
+
+
+def narration_lines(
+    request: VideoRequest, subject: PromptSubject, lexicon: WordNet | None, rng: random.Random
+) -> list[Line]:
+    """Every line the video could say, in the order it would say them, before timing picks the ones that fit.
+
+    A long prompt is narrated as written, in order. A short one gets an opening that names the subject,
+    what the lexicon knows about its nouns, and a closing; never lines that only repeat the prompt.
+    """
+    language = request.language.value
+    vocab = _Vocabulary.for_language(language)
+    own = prompt_sentences(request.prompt, language)
+    english = language == "en"
+    facts = lexicon_facts(subject, request.prompt, lexicon if english else None, vocab, limit=12)
+    if subject.from_prompt and own and (len(own) >= 2 or count_words(own[0]) >= LONG_PROMPT_WORDS):
+        lines = [Line(s, _focus_of(s, subject.phrases), "prompt") for s in own]
+        return lines + facts
+    question = _question(subject, request.prompt, lexicon if english else None, vocab)
+    opening = _opening(subject, language, question, rng)
+    closing = _closing(subject, language, rng)
+    return [opening, *facts, *([closing] if closing else [])]
+
+
+# --- timing: which lines fit, and how long each scene lasts -----------------------------------------------
+
+
+def _speech_s(line: Line) -> float:
+    return line.words / TARGET_WORDS_PER_SECOND
+
+
+def _scene_floor_s(lines: Sequence[Line]) -> float:
+    """The shortest scene that speaks these lines within the writer's pace."""
+    words = sum(line.words for line in lines)
+    return words / TARGET_WORDS_PER_SECOND + VOICE_LEAD_S + DIALOGUE_TAIL_S if words else MIN_SILENT_SCENE_S
+
+
+def select_lines(lines: Sequence[Line], total_s: float) -> list[Line]:
+    """The lines that fit in total_s, in order, picked by priority: the prompt's own sentences, the first
+    fact, the opening, further facts, then the closing; a line that does not fit is skipped, not cut."""
+    rank = {"prompt": 0, "fact": 2, "opening": 1, "closing": 3}
+    first_fact = next((i for i, line in enumerate(lines) if line.kind == "fact"), None)
+    order = sorted(range(len(lines)), key=lambda i: (0 if i == first_fact else rank[lines[i].kind], i))
+    budget = total_s * SPEECH_SHARE
+    chosen: set[int] = set()
+    used = 0.0
+    for index in order:
+        cost = _speech_s(lines[index]) + VOICE_LEAD_S + DIALOGUE_TAIL_S
+        if used + cost <= budget:
+            chosen.add(index)
+            used += cost
+    return [lines[i] for i in sorted(chosen)]
+
+
+def _group(lines: Sequence[Line], count: int) -> list[list[Line]]:
+    """Contiguous groups of lines, one per scene, balanced by speaking time."""
+    if not lines:
+        return []
+    count = min(count, len(lines))
+    total = sum(_speech_s(line) for line in lines)
+    groups: list[list[Line]] = [[]]
+    done = 0.0
+    for index, line in enumerate(lines):
+        left_lines, left_groups = len(lines) - index, count - len(groups)
+        target = total * len(groups) / count
+        if groups[-1] and left_groups > 0 and (done + _speech_s(line) / 2 > target or left_lines <= left_groups):
+            groups.append([])
+        groups[-1].append(line)
+        done += _speech_s(line)
+    return groups
+
+
+def plan_scenes(lines: Sequence[Line], total_s: float, rng: random.Random) -> list[tuple[float, list[Line]]]:
+    """Scenes as (duration, lines): about one per 6.5 s, sized to what they say, summing exactly to total_s.
+
+    Lines are grouped so that each scene speaks; when there are fewer lines than scenes the extra scenes
+    are silent (music and pictures), spread between the spoken ones.
+    """
+    count = 1 if total_s < 10 else max(2, round(total_s / SECONDS_PER_SCENE))
+    groups = _group(lines, count)
+    if groups and len(groups) < count:  # silent scenes spread between the spoken ones; the first one speaks
+        spoken_at = {round(i * count / len(groups)): g for i, g in enumerate(groups)}
+        groups = [spoken_at.get(i, []) for i in range(count)]
+    units = round(total_s * 10)
+    floors = [math.ceil(_scene_floor_s(g) * 10) for g in groups]
+    while sum(floors) > units and [] in groups[1:]:  # a spoken line outranks a silent scene
+        at = len(groups) - 1 - groups[::-1].index([])
+        del groups[at], floors[at]
+    slack = units - sum(floors)
+    if slack < 0:  # cannot happen with select_lines' budget; keep the sum exact regardless
+        floors = [max(10, f + slack * f // sum(floors)) for f in floors]
+        slack = units - sum(floors)
+    weights = [rng.uniform(0.85, 1.15) for _ in groups]
+    extra = [int(slack * w / sum(weights)) for w in weights]
+    extra[-1] += slack - sum(extra)
+    return [((f + e) / 10, g) for f, e, g in zip(floors, extra, groups, strict=True)]
+
+
+# --- the scenario -----------------------------------------------------------------------------------------
+
+
+def _role(index: int, count: int) -> str:
+    if index == 0:
+        return "intro"
+    return "outro" if index == count - 1 else "body"
 
 
 def _pick_different(options: Sequence[T], previous: T | None, rng: random.Random) -> T:
@@ -216,41 +420,53 @@ def _pick_different(options: Sequence[T], previous: T | None, rng: random.Random
     return rng.choice(choices)
 
 
-def write_template_scenario(request: VideoRequest, *, video_id: str) -> Scenario:
-    """A deterministic intro / body / outro scenario whose words come from the request's prompt."""
+def _elements(lines: Sequence[Line], subject: PromptSubject, vocab: _Vocabulary, index: int) -> list[str]:
+    """What a scene shows: the phrases its lines are about, then the subject's other phrases in turn."""
+    spoken = " ".join(line.text for line in lines).lower()
+    named = [line.focus for line in lines if line.focus]
+    named += [p for p in subject.phrases if _without_article(p, vocab).lower() in spoken]
+    rotation = subject.phrases[index % len(subject.phrases) :] + subject.phrases[: index % len(subject.phrases)]
+    elements = [_without_article(p, vocab) for p in dict.fromkeys([*named, *rotation])]
+    elements += [k for k in subject.keywords if all(k not in e.lower() for e in elements)][:2]
+    return [e for e in dict.fromkeys(elements) if e.strip()][:4] or [subject.topic]
+
+
+def write_template_scenario(request: VideoRequest, *, video_id: str, lexicon: WordNet | None = None) -> Scenario:
+    """A deterministic scenario whose narration is the prompt's own content and, in English, what the
+    lexicon knows about the prompt's nouns; scenes are timed to what they say."""
     rng = random.Random(request.seed(video_id, "script-template"))
     language = request.language.value
     vocab = _Vocabulary.for_language(language)
     subject = read_prompt(request.prompt, language)
-    durations = plan_durations(request.duration_seconds, rng)
+    lines = select_lines(narration_lines(request, subject, lexicon, rng), request.duration_seconds)
+    if not lines:  # not even the opening fits: name the subject, cut to the scene
+        budget = _word_budget(request.duration_seconds)
+        lines = [Line(_truncate(_capitalize(subject.topic), max(1, budget)), None, "opening")]
+    planned = plan_scenes(lines, request.duration_seconds, rng)
     moods = prompts.MOODS[request.music_style.value]
     lighting_pool = prompts.LIGHTING[subject.theme]
-    dialogue = _DialogueWriter(language, rng)
-    phrases = subject.phrases
     scenes: list[Scene] = []
     angle: CameraAngle | None = None
     lighting: str | None = None
-    for index, duration in enumerate(durations):
-        role = _role(index, len(durations))
-        a = phrases[index % len(phrases)] if role != "outro" else phrases[0]
-        b_options = [p for p in phrases if p.lower() not in a.lower()]
-        b = b_options[index % len(b_options)] if b_options else None
+    for index, (duration, group) in enumerate(planned):
+        role = _role(index, len(planned))
+        elements = _elements(group, subject, vocab, index)
         angle = _pick_different(_BODY_ANGLES if role == "body" else _OPENING_ANGLES, angle, rng)
         lighting = _pick_different(lighting_pool, lighting, rng)
-        slots = {"topic": subject.topic, "a": a, "b": b}
+        a, b = elements[0], elements[1] if len(elements) > 1 else None
         templates = [t for t in prompts.DESCRIPTIONS[role] if "{b}" not in t or b is not None]
         description = _capitalize(
-            rng.choice(templates).format(angle=angle.value, lighting=lighting, mood=rng.choice(moods), **slots)
+            rng.choice(templates).format(
+                angle=angle.value, lighting=lighting, mood=rng.choice(moods), topic=subject.topic, a=a, b=b
+            )
         )
-        elements = [_without_article(p, vocab) for p in (a, b) if p]
-        elements += [k for k in subject.keywords if all(k not in e.lower() for e in elements)][:2]
         scenes.append(
             Scene(
                 scene_number=index + 1,
                 duration_seconds=duration,
                 description=description,
-                visual_elements=elements[:4],
-                dialogue=dialogue.write(role, slots, _word_budget(duration)),
+                visual_elements=elements,
+                dialogue=" ".join(line.text for line in group),
                 camera_angle=angle,
                 lighting=lighting,
             )
@@ -259,7 +475,9 @@ def write_template_scenario(request: VideoRequest, *, video_id: str) -> Scenario
     return Scenario(title=_capitalize(_clip(title_source, TITLE_MAX_CHARS)), scenes=scenes)
 
 
-def _clip(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return text[:limit].rsplit(" ", 1)[0] or text[:limit]
+def _word_budget(duration_s: float) -> int:
+    return max(0, int(TARGET_WORDS_PER_SECOND * (duration_s - VOICE_LEAD_S - DIALOGUE_TAIL_S)))
+
+
+def _truncate(sentence: str, words: int) -> str:
+    return " ".join(sentence.split()[:words]).rstrip(",:;.!?") + "."

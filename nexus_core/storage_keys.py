@@ -66,3 +66,7 @@ def published(video_id: str, name: str) -> str:
 
 def thumbnail(video_id: str, index: int) -> str:
     return f"{video_prefix(video_id)}thumbnails/thumb_{index}.jpg"
+
+
+def poster(video_id: str) -> str:
+    return f"{video_prefix(video_id)}thumbnails/poster.jpg"

@@ -38,11 +38,9 @@ def _local_resources(settings: NexusSettings) -> dict[str, Any]:
     from resources.pipeline import PipelineConfig
     from resources.script_writer import TemplateScriptWriter
     from resources.storage import LocalObjectStore
-    from resources.voice import EspeakVoice, PiperVoice, VoiceSynth
+    from resources.voice import NeuralVoice
 
-    voice: VoiceSynth = (
-        PiperVoice(model_path=str(settings.piper_model_path)) if settings.piper_model_path else EspeakVoice()
-    )
+    voice = NeuralVoice(model_paths={lang.value: str(path) for lang, path in settings.voice_model_paths().items()})
     return {
         "catalog": CatalogResource(url=settings.catalog_url),
         "store": LocalObjectStore(root=str(settings.object_store_root)),

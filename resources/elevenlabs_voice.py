@@ -108,7 +108,16 @@ class ElevenLabsVoice(VoiceSynth, HostedProvider):
     def provider_name(self) -> str:
         return f"elevenlabs:{self.model_id}/{self.voice_id}"
 
-    def synthesize(self, text: str, *, language: Language, voice: str, out_path: Path, max_seconds: float) -> VoiceClip:
+    def synthesize(
+        self,
+        text: str,
+        *,
+        language: Language,
+        voice: str,
+        out_path: Path,
+        max_seconds: float,
+        phrase_chars: int = 84,  # accepted for the interface; the whole line is one request
+    ) -> VoiceClip:
         if max_seconds <= 0:
             raise ValueError(f"max_seconds must be positive, got {max_seconds}")
         out_path = Path(out_path)

@@ -7,7 +7,8 @@ from abc import ABC, abstractmethod
 import dagster as dg
 import numpy as np
 
-from nexus_core.media.procedural import render_scene_image
+from nexus_core.media.illustrations import OPENMOJI_CREDIT
+from nexus_core.media.procedural import render_scene_image, scene_illustrations
 from nexus_core.models import Scene
 
 
@@ -22,12 +23,27 @@ class ImageGenerator(dg.ConfigurableResource, ABC):
         """Label for asset metadata."""
         return type(self).__name__
 
+    def credits(self) -> list[str]:
+        """Attribution lines for the artwork the generator uses (published with the video)."""
+        return []
+
+    def illustrations(self, scene: Scene, *, seed: int) -> list[str]:
+        """Names of the illustrations the image of this scene shows (for metadata), if the generator says."""
+        return []
+
 
 class ProceduralImageGenerator(ImageGenerator):
-    """Gradients, landscapes, skylines and starfields drawn from the scene's words: fast, on the CPU."""
+    """A procedural backdrop chosen from the scene's words with OpenMoji illustrations of its subject
+    composed over it: fast, on the CPU, offline."""
 
     def generate(self, scene: Scene, *, seed: int, size: tuple[int, int]) -> np.ndarray:
         return render_scene_image(scene, seed=seed, size=size)
+
+    def credits(self) -> list[str]:
+        return [OPENMOJI_CREDIT]
+
+    def illustrations(self, scene: Scene, *, seed: int) -> list[str]:
+        return [i.name for i in scene_illustrations(scene, seed)]
 
     def provider_name(self) -> str:
         return "procedural"

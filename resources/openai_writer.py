@@ -14,6 +14,7 @@ import openai
 
 from nexus_core import prompts
 from nexus_core.hashing import stable_hash
+from nexus_core.lexicon import find_wordnet
 from nexus_core.media.timeline import VOICE_LEAD_S
 from nexus_core.models import Aspect, CameraAngle, Scenario, VideoRequest
 from nexus_core.resilience import ApiFailure
@@ -124,7 +125,7 @@ class OpenAIScriptWriter(ScriptWriter, HostedProvider):
         except (ProviderUnavailableError, InvalidScenarioError) as exc:
             log.warning("script writer %s failed (%s); using the template writer", self.service_label(), exc)
             self.note_result(fallback_label("template", self.service_label(), str(exc)))
-            return write_template_scenario(request, video_id=video_id)
+            return write_template_scenario(request, video_id=video_id, lexicon=find_wordnet())
         if cache:
             cache.write_json(key, {"model": self.model, "repaired": repaired,
                                    "scenario": scenario.model_dump(mode="json")})

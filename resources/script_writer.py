@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 
 import dagster as dg
 
+from nexus_core.lexicon import WORDNET_CREDIT, find_wordnet
 from nexus_core.models import Scenario, VideoRequest
 from nexus_core.script_template import write_template_scenario
 
@@ -21,12 +22,22 @@ class ScriptWriter(dg.ConfigurableResource, ABC):
         """Label for asset metadata."""
         return type(self).__name__
 
+    def credits(self) -> list[str]:
+        """Attribution lines for what the writer drew on (published with the video)."""
+        return []
+
 
 class TemplateScriptWriter(ScriptWriter):
-    """Deterministic intro / body / outro scenes built from the prompt's own words: no keys, no network."""
+    """Deterministic scenes narrating the prompt's own content and, in English, what WordNet (Debian's
+    wordnet-base, found in /usr/share/wordnet or `lexicon_dir`) knows about its nouns: no keys, no network."""
+
+    lexicon_dir: str = ""
 
     def write(self, request: VideoRequest, *, video_id: str) -> Scenario:
-        return write_template_scenario(request, video_id=video_id)
+        return write_template_scenario(request, video_id=video_id, lexicon=find_wordnet(self.lexicon_dir or None))
+
+    def credits(self) -> list[str]:
+        return [WORDNET_CREDIT] if find_wordnet(self.lexicon_dir or None) else []
 
     def provider_name(self) -> str:
         return "template"

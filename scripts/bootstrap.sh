@@ -10,6 +10,11 @@ need_apt=()
 command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
 command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || need_apt+=(fonts-dejavu-core)
+# Caption fonts for zh/ja (Noto Sans CJK), ar and hi (Noto Sans Arabic, Devanagari), and libraqm, which
+# Pillow uses to join Arabic letters, order right-to-left text and shape Devanagari.
+[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc ] || need_apt+=(fonts-noto-cjk)
+[ -f /usr/share/fonts/truetype/noto/NotoSansArabic-Bold.ttf ] || need_apt+=(fonts-noto-core)
+dpkg -s libraqm0 >/dev/null 2>&1 || need_apt+=(libraqm0)
 for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg"); done
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "==> apt-get install ${need_apt[*]}"

@@ -22,7 +22,7 @@ from nexus_core.media.ffmpeg_args import build_clip_encode_args
 from nexus_core.media.motion import camera_transform, frame_progress
 from nexus_core.media.presets import EncoderPreset
 from nexus_core.media.runner import FfmpegStdin
-from nexus_core.media.subtitles import Cue, SubtitlePatch, SubtitleRenderer
+from nexus_core.media.subtitles import Cue, SubtitlePatch, SubtitleRenderer, highlighted_word
 from nexus_core.media.yuv import I420Planes, StillPlanes, i420_scratch, new_i420, rgb_to_i420, warp_i420
 from nexus_core.models import CameraAngle
 
@@ -155,6 +155,7 @@ class SceneFrames:
         seed: int = 0,
         previous: PreviousShot | None = None,
         transition_frames: int = 0,
+        karaoke: bool = False,
     ) -> None:
         width, height = size
         if width % 2 or height % 2:
@@ -173,8 +174,9 @@ class SceneFrames:
         self.fading = new_i420(width, height)
         self.zoom_scratch: I420Planes | None = i420_scratch(width, height)
         self.shown = cue_per_frame(cues, frame_count, fps)
-        self.renderer = SubtitleRenderer(width, height)
-        self.overlays: dict[tuple[str, ...], I420Overlay] = {}
+        self.fps, self.karaoke = fps, karaoke
+        self.renderer = SubtitleRenderer.for_cues(width, height, cues)
+        self.overlays: dict[tuple[tuple[str, ...], int | None], I420Overlay] = {}
 
     def render(self, index: int, out: np.ndarray) -> None:
         """Write frame `index` into `out`, a (h * 3 / 2, w) uint8 yuv420p buffer."""
@@ -191,9 +193,10 @@ class SceneFrames:
             cv2.addWeighted(out, weight, self.fading, 1.0 - weight, 0.0, dst=out)
         cue = self.shown[index]
         if cue is not None:
-            overlay = self.overlays.get(cue.lines)
+            word = highlighted_word(cue, index / self.fps) if self.karaoke else None
+            overlay = self.overlays.get((cue.lines, word))
             if overlay is None:
-                overlay = self.overlays[cue.lines] = I420Overlay(self.renderer.patch(cue))
+                overlay = self.overlays[(cue.lines, word)] = I420Overlay(self.renderer.patch(cue, word))
             overlay.blend(frame)
 
 
@@ -211,12 +214,14 @@ def render_scene_clip(
     previous: PreviousShot | None = None,
     transition_frames: int = 0,
     progress: Callable[[float], None] | None = None,
+    karaoke: bool = False,
 ) -> ClipInfo:
     """Encode one scene clip of exactly `frame_count` frames (video only, H.264 at the preset's settings).
 
     Args:
         still: the scene image, RGB uint8, already at `size` (width, height), both even.
         cues: captions with times relative to the clip's first frame.
+        karaoke: colour the word being spoken (cues that carry word start times).
         previous: the shot that keeps moving and fades out over the first `transition_frames` frames.
         progress: called with the share of frames made, in [0, 1].
 
@@ -225,7 +230,7 @@ def render_scene_clip(
     """
     frames = SceneFrames(
         still=still, camera_angle=camera_angle, frame_count=frame_count, fps=fps, size=size, cues=cues,
-        seed=seed, previous=previous, transition_frames=transition_frames,
+        seed=seed, previous=previous, transition_frames=transition_frames, karaoke=karaoke,
     )
     width, height = size
     buffers = [new_i420(width, height) for _ in range(POOL_FRAMES)]

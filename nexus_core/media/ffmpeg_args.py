@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from nexus_core.media.presets import EncoderPreset
@@ -14,7 +14,6 @@ GOP_S = 2.0
 # make files 5-20% smaller at equal SSIM on clean stills and ~2% smaller at -0.05 dB SSIM on grainy ones.
 # Together: 20-26% less encoder CPU. The static floor is unaffected (its frames are all skips).
 X264_PARAMS: dict[str, str] = {"veryfast": "me=dia:partitions=i8x8,i4x4:b-adapt=0:scenecut=0"}
-THUMBNAIL_END_MARGIN_S = 0.25
 # Repeat the one decoded frame; `-loop 1` on the input would decode the image again for every frame.
 LOOP_ONE_FRAME = "loop=loop=-1:size=1:start=0"
 COLOR_ARGS: tuple[str, ...] = (
@@ -86,33 +85,18 @@ def build_rendition_args(
     *,
     master: EncoderPreset | None = None,
     fps: float | None = None,
+    metadata: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """A rendition of the master: stream copy when its video settings match, else re-encode the video."""
+    """A rendition of the master: stream copy when its video settings match, else re-encode the video.
+
+    `metadata` become the MP4's tags (title, comment with the credits, ...).
+    """
     head = ["-i", str(master_path), "-map", "0:v:0", "-map", "0:a?"]
-    tail = ["-c:a", "copy", "-movflags", "+faststart", "-f", "mp4", str(out_path)]
+    tags = [arg for name, value in (metadata or {}).items() for arg in ("-metadata", f"{name}={value}")]
+    tail = [*tags, "-c:a", "copy", "-movflags", "+faststart", "-f", "mp4", str(out_path)]
     if master is not None and same_video_settings(preset, master):
         return [*head, "-c:v", "copy", *tail]
     return [*head, *video_encoder_args(preset, fps), *tail]
-
-
-def build_thumbnail_args(video_path: Path | str, at_s: float, out_path: Path | str, width: int) -> list[str]:
-    """One JPEG frame at `at_s` (fast input seek), scaled to `width` with an even height."""
-    return [
-        "-ss", f"{max(0.0, at_s):.3f}", "-i", str(video_path),
-        "-frames:v", "1", "-vf", f"scale={width}:-2", "-q:v", "3", "-update", "1",
-        "-f", "image2", str(out_path),
-    ]
-
-
-def thumbnail_times(
-    duration_s: float, wanted: Sequence[float] = (0.0, 10.0, 20.0), fps: float = 30
-) -> list[float]:
-    """One time per wanted time, clamped inside the video: at least a quarter second before its end.
-
-    The container's duration may run past the last video frame (audio), so the margin is generous.
-    """
-    last = max(0.0, duration_s - max(THUMBNAIL_END_MARGIN_S, 3.0 / fps))
-    return [round(min(max(0.0, t), last), 3) for t in wanted]
 
 
 def build_static_floor_args(

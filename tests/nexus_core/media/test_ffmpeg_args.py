@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from nexus_core.media.ffmpeg_args import (
     build_clip_encode_args,
     build_concat_list,
     build_master_args,
     build_rendition_args,
     build_static_floor_args,
-    build_thumbnail_args,
-    thumbnail_times,
 )
 from nexus_core.media.presets import master_preset, presets_for
 from nexus_core.models import Quality
@@ -88,23 +84,6 @@ def test_h265_rendition_reencodes_video_with_the_hvc1_tag_and_copies_audio() -> 
 def test_rendition_without_a_known_master_reencodes() -> None:
     args = build_rendition_args("/w/master.mp4", HD, "/w/h264.mp4")
     assert _value(args, "-c:v") == "libx264"
-
-
-def test_thumbnail_seeks_on_input_and_takes_one_frame() -> None:
-    args = build_thumbnail_args(Path("/w/v.mp4"), 10.0, Path("/w/t.jpg"), 640)
-    assert args.index("-ss") < args.index("-i")
-    assert _value(args, "-ss") == "10.000"
-    assert _value(args, "-frames:v") == "1"
-    assert _value(args, "-vf") == "scale=640:-2"
-    assert args[-1] == "/w/t.jpg"
-
-
-@pytest.mark.parametrize(
-    ("duration", "expected"),
-    [(30.0, [0.0, 10.0, 20.0]), (12.0, [0.0, 10.0, 11.75]), (5.0, [0.0, 4.75, 4.75]), (0.1, [0.0, 0.0, 0.0])],
-)
-def test_thumbnail_times_stay_inside_the_video(duration: float, expected: list[float]) -> None:
-    assert thumbnail_times(duration, (0.0, 10.0, 20.0), 30) == expected
 
 
 def test_static_floor_decodes_the_image_once_and_encodes_like_a_clip() -> None:

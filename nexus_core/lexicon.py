@@ -1,0 +1,163 @@
+"""English facts for the template writer, read from a WordNet 3.0 database (Debian's `wordnet-base`).
+
+WordNet (Princeton University, WordNet 3.0 licence: use with its copyright notice) gives each noun a
+definition, a more general term and its parts. The template writer turns those into plain spoken
+sentences, so a short prompt such as "black holes" is narrated with what a black hole is, offline.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Final
+
+WORDNET_DIRS: Final[tuple[str, ...]] = ("/usr/share/wordnet", "/usr/local/share/wordnet", "/opt/homebrew/share/wordnet")
+WORDNET_CREDIT: Final = "Facts for offline narration: WordNet 3.0, Copyright 2006 by Princeton University."
+_YEARS = re.compile(r"\s*\((?:c\.\s*)?(\d{3,4}\s*(?:BC)?)\s*-\s*(\d{3,4}\s*(?:BC)?)\)")
+_QUOTED = re.compile(r'\s*;?\s*"[^"]*"')
+
+
+@dataclass(frozen=True)
+class LexEntry:
+    """One noun sense: its name as WordNet writes it, the definition, a more general term, its parts."""
+
+    name: str
+    senses: int
+    gloss: str
+    hypernym: str | None
+    parts: tuple[str, ...]
+    lifetime: tuple[str, str] | None  # (born, died) for people, from a "(1867-1934)" in the gloss
+    hypernym_offset: str | None = None
+
+    @property
+    def is_proper(self) -> bool:
+        return self.name[:1].isupper()
+
+
+def _words_of(line: str) -> tuple[list[str], list[tuple[str, str]], str]:
+    """(words, pointers as (symbol, offset) for nouns, gloss) of one data.noun line."""
+    head, _, gloss = line.partition(" | ")
+    fields = head.split()
+    count = int(fields[3], 16)
+    words = [fields[4 + 2 * i] for i in range(count)]
+    at = 4 + 2 * count
+    pointers = []
+    for i in range(int(fields[at])):
+        symbol, offset, pos = fields[at + 1 + 4 * i : at + 4 + 4 * i]
+        if pos == "n":
+            pointers.append((symbol, offset))
+    return words, pointers, gloss.strip()
+
+
+def _clean_name(word: str) -> str:
+    return re.sub(r"\(\w+\)$", "", word).replace("_", " ")
+
+
+class WordNet:
+    """Noun look-ups in a WordNet database folder (index.noun, data.noun, noun.exc)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._index: dict[str, tuple[int, list[str]]] = {}
+        with open(self.root / "index.noun", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith(" "):
+                    continue
+                fields = line.split()
+                senses = int(fields[2])
+                self._index[fields[0]] = (senses, fields[-senses:])
+        self._other: dict[str, int] = {}  # senses as a verb or an adjective
+        for other in ("index.verb", "index.adj"):
+            if (self.root / other).is_file():
+                with open(self.root / other, encoding="utf-8") as fh:
+                    for line in fh:
+                        if not line.startswith(" "):
+                            fields = line.split(" ", 3)
+                            self._other[fields[0]] = self._other.get(fields[0], 0) + int(fields[2])
+        self._exceptions: dict[str, str] = {}
+        exc = self.root / "noun.exc"
+        if exc.is_file():
+            for line in exc.read_text(encoding="utf-8").splitlines():
+                parts = line.split()
+                if len(parts) >= 2:
+                    self._exceptions[parts[0]] = parts[1]
+        self._data = open(self.root / "data.noun", "rb")  # noqa: SIM115 - kept open for seeks
+
+    def lemma(self, phrase: str) -> str | None:
+        """The index key for a noun phrase ("Black holes" -> "black_hole"), or None if WordNet lacks it."""
+        key = re.sub(r"\s+", "_", phrase.strip().lower().replace("’", "'"))
+        if not key:
+            return None
+        candidates = [key, self._exceptions.get(key, "")]
+        if key.endswith("ies"):
+            candidates.append(key[:-3] + "y")
+        if key.endswith("es"):
+            candidates.append(key[:-2])
+        if key.endswith("s") and not key.endswith("ss"):
+            candidates.append(key[:-1])
+        if key.endswith("'s"):
+            candidates.append(key[:-2])
+        return next((c for c in candidates if c and c in self._index), None)
+
+    def senses(self, phrase: str) -> int:
+        """How many noun senses the phrase has (0 when unknown): a rough measure of how specific it is."""
+        lemma = self.lemma(phrase)
+        return self._index[lemma][0] if lemma else 0
+
+    def other_senses(self, word: str) -> int:
+        """Senses as a verb or adjective ("work", "chase", "red" are more than nouns; "honeybee" is not)."""
+        key = word.strip().lower()
+        for candidate in (key, key[:-1] if key.endswith("s") else "", key[:-2] if key.endswith("es") else ""):
+            if candidate in self._other:
+                return self._other[candidate]
+        return 0
+
+    def _line(self, offset: str) -> str:
+        self._data.seek(int(offset))
+        return self._data.readline().decode("utf-8")
+
+    def entry(self, phrase: str) -> LexEntry | None:
+        """The most frequent noun sense of a phrase, or None."""
+        lemma = self.lemma(phrase)
+        if lemma is None:
+            return None
+        senses, offsets = self._index[lemma]
+        return self.entry_at(offsets[0], lemma=lemma, senses=senses)
+
+    def entry_at(self, offset: str, *, lemma: str = "", senses: int = 0) -> LexEntry:
+        """The noun sense stored at `offset` (e.g. an entry's hypernym_offset: that exact sense)."""
+        words, pointers, gloss = _words_of(self._line(offset))
+        name = next((w for w in words if w.lower() == lemma), words[0])
+        senses = senses or self._index.get(name.lower(), (1, []))[0]
+        hypernym = next((o for s, o in pointers if s in ("@", "@i")), None)
+        parts = tuple(dict.fromkeys(_clean_name(_words_of(self._line(o))[0][0]) for s, o in pointers if s == "%p"))
+        gloss = _QUOTED.sub("", gloss).strip(" ;")
+        lifetime = None
+        if found := _YEARS.search(gloss):
+            lifetime = (found.group(1), found.group(2))
+            gloss = _YEARS.sub("", gloss)
+        return LexEntry(
+            name=_clean_name(name),
+            senses=senses,
+            gloss=gloss.strip(" ;"),
+            hypernym=_clean_name(_words_of(self._line(hypernym))[0][0]) if hypernym else None,
+            parts=parts[:4],
+            lifetime=lifetime,
+            hypernym_offset=hypernym,
+        )
+
+
+@lru_cache(maxsize=4)
+def _open(root: str) -> WordNet:
+    return WordNet(Path(root))
+
+
+def find_wordnet(preferred: str | None = None, search: Iterable[str] = WORDNET_DIRS) -> WordNet | None:
+    """The WordNet database in `preferred` or a standard folder (loaded once per process), or None."""
+    for folder in (preferred, *search):
+        if folder and (Path(folder) / "index.noun").is_file() and (Path(folder) / "data.noun").is_file():
+            return _open(str(Path(folder).resolve()))
+    return None

