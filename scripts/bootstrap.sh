@@ -15,6 +15,8 @@ command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)
 [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc ] || need_apt+=(fonts-noto-cjk)
 [ -f /usr/share/fonts/truetype/noto/NotoSansArabic-Bold.ttf ] || need_apt+=(fonts-noto-core)
 dpkg -s libraqm0 >/dev/null 2>&1 || need_apt+=(libraqm0)
+# WordNet 3.0 (Princeton's licence): what the offline script writer says about an English prompt's nouns.
+[ -f /usr/share/wordnet/data.noun ] || need_apt+=(wordnet-base)
 for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg"); done
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "==> apt-get install ${need_apt[*]}"
