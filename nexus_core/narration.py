@@ -31,7 +31,11 @@ _DETERMINERS = ("a ", "an ", "the ", "any ", "one ", "some ", "each ", "either "
 
 
 def _is_mass(noun: str) -> bool:
-    last = noun.lower().split()[-1] if noun.strip() else ""
+    """A short name whose head is a mass noun ('sourdough bread', 'physics'); definitions never are."""
+    words = noun.lower().split()
+    if not words or len(words) > 3:
+        return False
+    last = words[-1]
     return last in _MASS_NOUNS or last.endswith("ics")
 
 

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from nexus_core import prompts
-from nexus_core.lexicon import WordNet
+from nexus_core.lexicon import LexEntry, WordNet
 from nexus_core.media.timeline import VOICE_LEAD_S
 from nexus_core.models import CameraAngle, Scenario, Scene, VideoRequest
-from nexus_core.narration import facts_about, naming_in_prompt, subject_name
+from nexus_core.narration import definition_sentences, facts_about, naming_in_prompt, subject_name
 from nexus_core.scenario_check import count_words
 
 TARGET_WORDS_PER_SECOND = 2.3  # the neural voice speaks ~2.6 words/s with pauses between phrases
@@ -173,6 +173,13 @@ def _clip(text: str, limit: int) -> str:
 # --- what the narration says ---------------------------------------------------------------------------
 
 LONG_PROMPT_WORDS = 12  # a prompt sentence this long (or two sentences) is narrated as written
+_QUOTED_EXAMPLE = re.compile(r'"[^"]*"')
+# Words a definition leans on that say nothing by themselves when explained ("a kind of ...").
+_COMMON = (
+    "kind type form part member piece area region place person people thing something way use number amount "
+    "group set body state act process time period one"
+)
+_COMMON_DEFINING = frozenset(_COMMON.split())
 _QUESTION_WORDS = frozenset(["how", "why", "what", "when", "where", "who", "which"])
 
 
@@ -263,16 +270,48 @@ def lexicon_facts(
     if lexicon is None or not subject.from_prompt:
         return []
     lines: list[Line] = []
+    said: set[str] = set()
     for run, lemma in _fact_candidates(subject, prompt, lexicon, vocab):
         entry = lexicon.entry(lemma)
-        if entry is None:
+        if entry is None or lemma in said:
             continue
+        said.add(lemma)
         broader = lexicon.entry_at(entry.hypernym_offset) if entry.hypernym_offset else None
         for text in facts_about(entry, as_written=naming_in_prompt(prompt, run), broader=broader):
             lines.append(Line(text, run, "fact"))
+        for term, related in _defining_terms(entry.gloss, lexicon, said):
+            said.add(term)
+            lines += [Line(text, related.name, "related") for text in definition_sentences(related)[:1]]
         if len(lines) >= limit:
             break
     return lines[:limit]
+
+
+RELATED_PER_ENTRY = 3
+
+
+def _defining_terms(gloss: str, lexicon: WordNet, said: set[str]) -> list[tuple[str, LexEntry]]:
+    """The specific nouns a definition uses ("star", "gravitational field" for a black hole; "Nobel prize",
+    "radium" for Marie Curie), with their own entries: what the narration can explain next."""
+    words = re.findall(r"[A-Za-z][\w-]*", _QUOTED_EXAMPLE.sub("", gloss))
+    found: list[tuple[str, LexEntry]] = []
+    start = 0
+    while start < len(words) and len(found) < RELATED_PER_ENTRY:
+        for size in (3, 2, 1):
+            run = " ".join(words[start : start + size])
+            lemma = lexicon.lemma(run) if len(words) - start >= size else None
+            if lemma is None or lemma in said or lemma.lower() in _COMMON_DEFINING:
+                continue
+            senses = lexicon.senses(run)
+            if size == 1 and (len(run) < 4 or senses > 2 or lexicon.other_senses(run) >= senses):
+                continue
+            entry = lexicon.entry(lemma)
+            if entry is not None and entry.gloss:
+                found.append((lemma, entry))
+                start += size - 1
+                break
+        start += 1
+    return found
 
 
 def _opening(subject: PromptSubject, language: str, what: str | None, rng: random.Random) -> Line:
@@ -325,11 +364,22 @@ def narration_lines(
     facts = lexicon_facts(subject, request.prompt, lexicon if english else None, vocab, limit=12)
     if subject.from_prompt and own and (len(own) >= 2 or count_words(own[0]) >= LONG_PROMPT_WORDS):
         lines = [Line(s, _focus_of(s, subject.phrases), "prompt") for s in own]
-        return lines + facts
+        return _once(lines + facts)
     question = _question(subject, request.prompt, lexicon if english else None, vocab)
     opening = _opening(subject, language, question, rng)
     closing = _closing(subject, language, rng)
-    return [opening, *facts, *([closing] if closing else [])]
+    return _once([opening, *facts, *([closing] if closing else [])])
+
+
+def _once(lines: Sequence[Line]) -> list[Line]:
+    """Each sentence once, where it first comes."""
+    seen: set[str] = set()
+    out: list[Line] = []
+    for line in lines:
+        if line.text not in seen:
+            seen.add(line.text)
+            out.append(line)
+    return out
 
 
 # --- timing: which lines fit, and how long each scene lasts -----------------------------------------------
@@ -348,7 +398,7 @@ def _scene_floor_s(lines: Sequence[Line]) -> float:
 def select_lines(lines: Sequence[Line], total_s: float) -> list[Line]:
     """The lines that fit in total_s, in order, picked by priority: the prompt's own sentences, the first
     fact, the opening, further facts, then the closing; a line that does not fit is skipped, not cut."""
-    rank = {"prompt": 0, "fact": 2, "opening": 1, "closing": 3}
+    rank = {"prompt": 0, "opening": 1, "fact": 2, "related": 3, "closing": 4}
     first_fact = next((i for i, line in enumerate(lines) if line.kind == "fact"), None)
     order = sorted(range(len(lines)), key=lambda i: (0 if i == first_fact else rank[lines[i].kind], i))
     budget = total_s * SPEECH_SHARE
