@@ -131,6 +131,8 @@ _SYNONYM_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
      ("honeybee", "honey pot")),
     ("pollen|pollination|nectar", ("honeybee", "blossom")),
     ("honeycomb", ("honey pot", "honeybee")),
+    ("times square|broadway|manhattan|new york|nyc", ("cityscape at dusk", "taxi", "statue of liberty")),
+    ("gravitational field|gravity|event horizon", ("hole", "milky way")),
 )  # fmt: skip
 
 
@@ -155,6 +157,7 @@ STOPWORDS = _words(
     entertainment red orange yellow green blue purple pink brown black white grey gray history culture art life
     people human humans man men woman women person modern ancient early late today great famous simple abstract
     concept spring summer autumn fall winter season seasons
+    field force body mass form power bar bank pitch court ground level point case match
     """
 ) | frozenset(word for moods in MOODS.values() for word in moods)
 
