@@ -18,9 +18,10 @@ from nexus_assets.phases import phase_step
 from nexus_assets.placement import op_tags_for
 from nexus_core import storage_keys as keys
 from nexus_core.hashing import stable_hash
+from nexus_core.media.caption_render import caption_layout
 from nexus_core.media.compositor import PreviousShot, render_scene_clip
 from nexus_core.media.presets import master_preset
-from nexus_core.media.subtitles import Cue, caption_layout, cues_for_dialogue, cues_from_phrases, cues_from_words
+from nexus_core.media.subtitles import Cue, cues_for_dialogue, cues_from_phrases, cues_from_words
 from nexus_core.media.timeline import VOICE_LEAD_S, plan_timeline
 from nexus_core.models import CaptionStyle, Language, SpokenPhrase, WordTiming
 from resources.catalog import CatalogResource

@@ -11,8 +11,8 @@ from nexus_assets.partitions import videos_partitions
 from nexus_assets.phases import phase_step
 from nexus_assets.placement import op_tags_for
 from nexus_core import storage_keys as keys
+from nexus_core.media.fonts import find_font_for
 from nexus_core.media.probe import probe
-from nexus_core.media.subtitles import find_font_for
 from nexus_core.media.thumbnails import clean_frame, poster_frame, thumbnail_moments
 from nexus_core.media.timeline import plan_timeline
 from nexus_core.models import Scenario, VideoRequest

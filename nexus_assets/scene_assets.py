@@ -18,7 +18,7 @@ from nexus_assets.phases import phase_step
 from nexus_assets.placement import op_tags_for
 from nexus_core import storage_keys as keys
 from nexus_core.hashing import stable_hash
-from nexus_core.media.subtitles import caption_layout
+from nexus_core.media.caption_render import caption_layout
 from nexus_core.media.timeline import VOICE_LEAD_S
 from nexus_core.models import MusicStyle, Scene
 from resources.catalog import CatalogResource

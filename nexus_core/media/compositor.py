@@ -18,11 +18,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from nexus_core.media.caption_render import SubtitlePatch, SubtitleRenderer
 from nexus_core.media.ffmpeg_args import build_clip_encode_args
 from nexus_core.media.motion import camera_transform, frame_progress
 from nexus_core.media.presets import EncoderPreset
 from nexus_core.media.runner import FfmpegStdin
-from nexus_core.media.subtitles import Cue, SubtitlePatch, SubtitleRenderer, highlighted_word
+from nexus_core.media.subtitles import Cue, highlighted_word
 from nexus_core.media.yuv import I420Planes, StillPlanes, i420_scratch, new_i420, rgb_to_i420, warp_i420
 from nexus_core.models import CameraAngle
 

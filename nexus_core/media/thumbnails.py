@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from nexus_core.media.fonts import FontFace, load_font
 from nexus_core.media.motion import camera_transform
-from nexus_core.media.subtitles import FontFace, load_font
 from nexus_core.media.timeline import SceneSlot
 from nexus_core.models import CameraAngle
 

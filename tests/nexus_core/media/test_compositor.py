@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from nexus_core.media.caption_render import SubtitleRenderer
 from nexus_core.media.compositor import PreviousShot, cue_per_frame, render_scene_clip
 from nexus_core.media.ffmpeg_args import (
     build_concat_list,
@@ -21,7 +22,7 @@ from nexus_core.media.motion import camera_transform, frame_progress
 from nexus_core.media.presets import master_preset, presets_for
 from nexus_core.media.probe import count_frames, is_faststart, probe
 from nexus_core.media.runner import MediaCommandError, run_ffmpeg
-from nexus_core.media.subtitles import Cue, SubtitleRenderer
+from nexus_core.media.subtitles import Cue
 from nexus_core.media.yuv import (
     PAD,
     I420Planes,

@@ -8,19 +8,16 @@ import numpy as np
 import pytest
 from PIL import ImageFont
 
+from nexus_core.media.caption_render import SubtitleRenderer, caption_layout
+from nexus_core.media.fonts import FontFace, find_font, find_font_for
 from nexus_core.media.subtitles import (
     GAP_S,
     MAX_CHARS,
     MAX_LINES,
     Cue,
-    FontFace,
-    SubtitleRenderer,
-    caption_layout,
     cue_at,
     cues_for_dialogue,
     cues_from_words,
-    find_font,
-    find_font_for,
     split_phrases,
     text_width,
     to_srt,

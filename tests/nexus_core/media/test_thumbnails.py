@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nexus_core.media.subtitles import find_font_for
+from nexus_core.media.fonts import find_font_for
 from nexus_core.media.thumbnails import clean_frame, poster_frame, thumbnail_moments
 from nexus_core.media.timeline import plan_timeline
 from nexus_core.models import CameraAngle, Language
