@@ -64,7 +64,11 @@ INSTRUCTION_PATTERNS: Final[tuple[str, ...]] = (
 # Production details that describe the video, not its subject ("a 60-second explainer on ..., HD, cinematic
 # music"): removed before the subject is read, so the narration never says them.
 _KINDS = r"explainer|video|film|clip|movie|animation|documentary|tutorial|overview|introduction|story|trailer|vidéo"
-_LENGTH = r"\d+(?:[.,]\d+)?[-\s]?(?:seconds?|secs?|s|minutes?|mins?|m|secondes?)"
+# "30s" and "2m" are lengths, "the 1600s" is a century: a one-letter unit takes at most three digits.
+_LENGTH = (
+    r"(?:\d{1,3}(?:[.,]\d+)?[-\s]?(?:s|m)(?![\w'’])|"
+    r"\d+(?:[.,]\d+)?[-\s]?(?:seconds?|secs?|minutes?|mins?|secondes?))"
+)
 _AMBIGUOUS = r"portrait|landscape|square|standard|ultra|vertical|horizontal|widescreen"
 FORMAT_PATTERNS: Final[tuple[str, ...]] = (
     rf"^(?:an?|une?|la|le)?\s*(?:{_LENGTH}[-\s]+)?(?:short\s+|quick\s+|brief\s+|courte?\s+|petite?\s+)?"

@@ -26,7 +26,7 @@ PHRASE_MAX_WORDS = 5
 TITLE_MAX_CHARS = 100
 
 _TOKEN = re.compile(r"[^\W\d_][\w'’-]*|\d[\w'’.-]*|[,;:.!?]")
-_SENTENCE_END = re.compile(r"[.!?;\n]+\s*")
+_SENTENCE_END = re.compile(r"[.!?;\n。！？；।]+\s*")
 _ELISION = re.compile(r"^(?:l|d|j|qu|s|c|n|m|t)['’]", re.IGNORECASE)
 _OPENING_ANGLES = (CameraAngle.WIDE, CameraAngle.AERIAL)
 _BODY_ANGLES = (
