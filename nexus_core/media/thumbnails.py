@@ -21,7 +21,7 @@ from nexus_core.models import CameraAngle
 
 WANTED_S: tuple[float, ...] = (0.0, 10.0, 20.0)
 SPREAD_PROGRESS = (0.5, 0.2, 0.85)  # inside one scene, when a video has fewer scenes than thumbnails
-TITLE_SCALE = 0.075  # poster title size as a share of the frame's short side
+TITLE_SCALE = 0.1  # poster title size as a share of the frame's short side
 TITLE_MAX_LINES = 3
 
 
