@@ -70,3 +70,25 @@ def test_an_operators_dagster_yaml_is_never_overwritten(tmp_path, monkeypatch: p
     chosen.write_text("telemetry:\n  enabled: false\n")
     prepare_instance(NexusSettings(home=tmp_path, dagster_config=chosen))
     assert (home / "dagster.yaml").read_text() == chosen.read_text()
+
+
+@pytest.mark.parametrize(
+    ("prompt", "args", "expected"),
+    [
+        ("蜜蜂如何交流", ["--language", "en"], ["--language", "Chinese", "'zh'"]),
+        ("How bees talk", ["--language", "zh"], ["--language", "Latin"]),
+        ("בתים בתל אביב", [], ["Hebrew", "zh", "ja", "ar", "hi"]),
+        ("bees", ["--captions", "subtitles"], ["--captions", "phrase", "karaoke", "none"]),
+    ],
+)
+def test_a_prompt_in_another_script_or_a_bad_caption_style_is_refused_in_one_line(
+    nexus_settings: NexusSettings, capsys: pytest.CaptureFixture[str], prompt: str, args: list[str],
+    expected: list[str],
+) -> None:
+    before = len(Catalog(nexus_settings.catalog_url).list_videos())
+    assert main(["generate", prompt, *args]) == 2
+    out = capsys.readouterr().out
+    assert "Traceback" not in out
+    for word in expected:
+        assert word in out, out
+    assert len(Catalog(nexus_settings.catalog_url).list_videos()) == before
