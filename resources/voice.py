@@ -10,6 +10,7 @@ import importlib
 import itertools
 import logging
 import math
+import re
 import string
 import tempfile
 import threading
@@ -346,8 +347,11 @@ def _ends_sentence(text: str) -> bool:
 def espeak_variants() -> dict[str, str]:
     """espeak-ng voice variants (lower-case name -> name), e.g. 'f3', 'klatt', 'Alex'."""
     listing = run_command(["espeak-ng", "--voices=variant"])
-    names = [line.split()[-1].removeprefix("!v/") for line in listing.splitlines()[1:] if line.strip()]
-    return {name.lower(): name for name in names}
+    # columns: Pty Language Age/Gender VoiceName File Other; the file is "!v/NAME" (the last column is
+    # sometimes an alias list such as "(en 5)")
+    files = [next((f for f in line.split() if f.startswith("!v/")), "") for line in listing.splitlines()[1:]]
+    names = [f.removeprefix("!v/") for f in files if f]
+    return {name.lower(): name for name in names if re.fullmatch(r"[A-Za-z0-9_.+-]+", name)}
 
 
 class EspeakVoice(RateFittedVoice):

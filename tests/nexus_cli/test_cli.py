@@ -92,3 +92,11 @@ def test_a_prompt_in_another_script_or_a_bad_caption_style_is_refused_in_one_lin
     for word in expected:
         assert word in out, out
     assert len(Catalog(nexus_settings.catalog_url).list_videos()) == before
+
+
+def test_voices_lists_the_engine_of_every_language(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["voices"]) == 0
+    out = capsys.readouterr().out
+    assert "en  English     neural:en_US-joe-medium" in out
+    assert "zh  Chinese     espeak-ng (espeak-ng voice cmn)" in out
+    assert "f3" in out and "5)" not in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,14 @@ def test_local_copy_gives_a_readable_path(store: ObjectStore, tmp_path: Path) ->
     with store.local_copy("videos/v/a.txt", tmp_path) as path:
         assert path.read_bytes() == b"content"
     assert store.url("videos/v/a.txt")
+
+
+def test_local_files_follow_the_umask(tmp_path: Path) -> None:
+    store = LocalObjectStore(root=str(tmp_path / "store"))
+    source = tmp_path / "a.txt"
+    source.write_text("x")
+    store.put_file("videos/v/a.txt", source)
+    mode = (tmp_path / "store" / "videos" / "v" / "a.txt").stat().st_mode & 0o777
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert mode == 0o666 & ~mask  # not mkstemp's 0600: a web server or another user can read it
