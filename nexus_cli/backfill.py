@@ -74,6 +74,15 @@ def launch_backfill(instance: dg.DagsterInstance, *, phase: str, video_ids: Sequ
     return backfill.backfill_id
 
 
+DAEMON_STALE_S = 60.0  # the daemon writes a heartbeat every 20 s; none this recent means it is not running
+
+
+def backfill_daemon_running(instance: dg.DagsterInstance, *, now: float | None = None) -> bool:
+    """True when a Dagster daemon's backfill loop has sent a heartbeat recently."""
+    beat = instance.get_daemon_heartbeats().get("BACKFILL")
+    return beat is not None and (now or time.time()) - beat.timestamp < DAEMON_STALE_S
+
+
 def wait_for_backfill(instance: dg.DagsterInstance, backfill_id: str, *, timeout_s: float) -> BulkActionStatus:
     """Poll until the backfill reaches a final state (the daemon does the work) or the timeout."""
     deadline = time.monotonic() + timeout_s

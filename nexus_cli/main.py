@@ -130,7 +130,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _backfill(args: argparse.Namespace, settings: NexusSettings, console: Console) -> int:
-    from nexus_cli.backfill import NothingToBackfill, launch_backfill, select_videos, wait_for_backfill
+    from nexus_cli.backfill import (
+        NothingToBackfill,
+        backfill_daemon_running,
+        launch_backfill,
+        select_videos,
+        wait_for_backfill,
+    )
     from nexus_cli.instance import prepare_instance
     from nexus_core.catalog import Catalog
 
@@ -146,6 +152,12 @@ def _backfill(args: argparse.Namespace, settings: NexusSettings, console: Consol
     backfill_id = launch_backfill(instance, phase=args.phase, video_ids=ids)
     console.print(f"backfill {backfill_id}: phase {args.phase} and downstream for {len(ids)} video(s)")
     console.print("it runs in the Dagster daemon (`nexus ui` starts one); see the UI's Backfills page")
+    if args.wait and not backfill_daemon_running(instance):
+        console.print(
+            "[red]error[/]: no Dagster daemon is running, so --wait would wait for nothing: start one with "
+            "`nexus ui` (or `nexus up`); the backfill is queued and runs as soon as it does"
+        )
+        return 1
     if args.wait:
         status = wait_for_backfill(instance, backfill_id, timeout_s=args.timeout)
         console.print(f"backfill {backfill_id}: {status.value}")

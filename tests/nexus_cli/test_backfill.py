@@ -67,3 +67,14 @@ def _failures(instance: dg.DagsterInstance, backfill_id: str) -> list[str]:
         for event in instance.all_logs(run.run_id)
         if event.dagster_event and event.dagster_event.is_failure
     ]
+
+
+def test_wait_without_a_daemon_says_so_at_once(
+    hd_video: VideoRecord, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dg.DagsterInstance.get().wipe_daemon_heartbeats()  # no daemon of an earlier test counts as running
+    started = time.monotonic()
+    assert main(["backfill", "--phase", "finalization", "--video", hd_video.video_id, "--wait"]) == 1
+    assert time.monotonic() - started < 30
+    out = capsys.readouterr().out
+    assert "no Dagster daemon is running" in out and "nexus ui" in out
