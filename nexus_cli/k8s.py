@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 from rich.console import Console
 
 from nexus_cli.k8s_manifests import Manifest, crd_problems, is_crd, render_manifests
 from nexus_core.deploy_settings import DEPLOY_ENVIRONMENTS, DeploySettings, load_deploy_settings
+from nexus_core.models import describe_validation_error
 
 DEFAULT_OUT = Path(".nexus") / "k8s"
 
@@ -62,7 +64,12 @@ def validate(manifest: Manifest, kubernetes_version: str) -> list[str]:
 
 def run_render(args: argparse.Namespace) -> int:
     console = Console()
-    deploy = load_deploy_settings(args.env)
+    try:
+        deploy = load_deploy_settings(args.env)
+    except ValidationError as exc:
+        for field, message in describe_validation_error(exc):
+            console.print(f"[red]error[/]: NEXUS_K8S_{field.upper()}: {message}", soft_wrap=True)
+        return 2
     # The code server reads these same values from the nexus-k8s-settings ConfigMap before importing the assets.
     os.environ.update(deploy.env_vars())
     out = args.out or DEFAULT_OUT / args.env

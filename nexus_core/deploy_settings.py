@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,11 @@ DEPLOY_ENVIRONMENTS = ("production", "staging")
 ROLE_LABEL = "nexus.video/role"  # what the NetworkPolicies select on
 WORKER_LABELS = {ROLE_LABEL: "worker"}  # code server, run and step pods
 DAGSTER_SYSTEM_LABELS = {ROLE_LABEL: "dagster-system"}  # webserver and daemon (set in helm-values/)
+
+
+LABEL_VALUE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
+DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
 class PodResources(BaseModel):
@@ -105,6 +111,30 @@ class DeploySettings(BaseSettings):
     redis_port: int = 6379
     s3_cidr: str = Field(default="0.0.0.0/0", description="Object store (and provider APIs) over HTTPS.")
     kube_api_cidr: str = Field(default="10.0.0.0/8", description="The API server: run pods launch step pods.")
+
+    @field_validator("gpu_pool", "cpu_pool", "system_pool", "gpu_concurrency_pool")
+    @classmethod
+    def _label_value(cls, value: str) -> str:
+        """Pool names are node label values: at most 63 of [A-Za-z0-9-_.], alphanumeric at both ends."""
+        if not LABEL_VALUE.fullmatch(value) or len(value) > 63:
+            raise ValueError(f"{value!r} is not a Kubernetes label value (up to 63 of A-Z a-z 0-9 - _ ., "
+                             "starting and ending with a letter or digit)")
+        return value
+
+    @field_validator("pool_label_key", "gpu_resource")
+    @classmethod
+    def _label_key(cls, value: str) -> str:
+        prefix, _, name = value.rpartition("/")
+        if (prefix and not DNS_SUBDOMAIN.fullmatch(prefix)) or not LABEL_VALUE.fullmatch(name) or len(name) > 63:
+            raise ValueError(f"{value!r} is not a Kubernetes label key ([dns.prefix/]name)")
+        return value
+
+    @field_validator("release", "code_location", "service_account", "env_secret", "postgres_secret")
+    @classmethod
+    def _object_name(cls, value: str) -> str:
+        if not DNS_LABEL.fullmatch(value) or len(value) > 63:
+            raise ValueError(f"{value!r} is not a Kubernetes object name (lower-case letters, digits and '-')")
+        return value
 
     @field_validator("sizes", mode="before")
     @classmethod

@@ -310,3 +310,24 @@ def test_production_instance_yaml_matches_the_chart_values(production: DeploySet
     (user_limit,) = instance["concurrency"]["runs"]["tag_concurrency_limits"]
     assert user_limit == concurrency["runs"]["tagConcurrencyLimits"][0]
     assert user_limit["key"] == "nexus/user" and user_limit["value"] == {"applyLimitPerUniqueValue": True}
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("NEXUS_K8S_GPU_POOL", "bad pool!", "NEXUS_K8S_GPU_POOL"),
+        ("NEXUS_K8S_POOL_LABEL_KEY", "Nexus Video/pool", "NEXUS_K8S_POOL_LABEL_KEY"),
+        ("NEXUS_K8S_RELEASE", "Nexus_Prod", "NEXUS_K8S_RELEASE"),
+    ],
+)
+def test_a_bad_name_or_label_is_refused_before_rendering(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    variable: str, value: str, named: str,
+) -> None:
+    from nexus_cli.main import main
+
+    monkeypatch.setenv(variable, value)
+    assert main(["k8s", "render", "--out", str(tmp_path / "out")]) == 2
+    out = capsys.readouterr().out
+    assert named in out and "Kubernetes" in out
+    assert not (tmp_path / "out").exists()
