@@ -134,6 +134,10 @@ class DeadLetter(_Message):
     def original_value(self) -> bytes:
         return bytes.fromhex(self.value)
 
+    def original_key(self) -> bytes | None:
+        """The key the message had: the dead-letter record is published under it, byte for byte."""
+        return bytes.fromhex(self.key) if self.key is not None else None
+
 
 M = TypeVar("M", bound=_Message)
 

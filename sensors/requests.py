@@ -96,7 +96,7 @@ def evaluate_requests(
     records, next_offsets = kafka.read(kafka.topic_requests, offsets, group=REQUEST_GROUP)
     plan = plan_requests(records, catalog=catalog.catalog(), instance=context.instance)
     if plan.dead_letters:
-        kafka.publish_all((kafka.topic_dead_letter, dl.key.encode() if dl.key else None, dl.to_bytes())
+        kafka.publish_all((kafka.topic_dead_letter, dl.original_key(), dl.to_bytes())
                           for dl in plan.dead_letters)
         for dl in plan.dead_letters:
             context.log.warning(f"dead-lettered {dl.topic}[{dl.partition}]@{dl.offset}: {dl.reason}")

@@ -132,7 +132,10 @@ def test_malformed_message_goes_to_dead_letter_and_sensor_goes_on(
     publish_request(kafka, good)
     result = tick(instance, kafka, catalog_resource, None)
     assert [r.run_key for r in result.run_requests] == [good]
-    dead = [parse(DeadLetter, v) for _, v in read_all(kafka_settings, kafka.topic_dead_letter, expect=3)]
+    letters = read_all(kafka_settings, kafka.topic_dead_letter, expect=3)
+    dead = [parse(DeadLetter, v) for _, v in letters]
+    keys = {key for (key, _), d in zip(letters, dead, strict=True) if d.topic == kafka.topic_requests}
+    assert keys == {b"u"}  # published under the original key, byte for byte (not its hex)
     assert len(dead) == 3, sorted((d.partition, d.offset) for d in dead)
     assert {d.original_value() for d in dead} >= {b"{not json"}
     assert any("schema_version" in d.reason for d in dead)
