@@ -124,6 +124,7 @@ def voiceover(
                     "spoken_text": clip.spoken_text, "provider": clip.provider or provider}
 
         items = parallel_map(speak, list(scenario.scenes), pipeline.workers)
+        voice.release()  # compositing runs next, possibly in this process: give back the model's memory
         save_items_manifest(store, video_id, "assets/voice", items)
     return dg.MaterializeResult(
         metadata={
