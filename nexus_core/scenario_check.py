@@ -15,9 +15,9 @@ MIN_SCENE_S = 1.0
 DURATION_TOLERANCE_S = 0.05
 
 
-# Chinese and Japanese are written without spaces: a voice speaks about 3.8 of their characters a second,
+# Chinese and Japanese are written without spaces: espeak-ng speaks about 3 of their characters a second,
 # so each counts as WORDS_PER_CJK_CHAR of a word in the pace rules below (measured with espeak-ng cmn/ja).
-WORDS_PER_CJK_CHAR = 0.6
+WORDS_PER_CJK_CHAR = 0.8
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
