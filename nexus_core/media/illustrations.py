@@ -132,7 +132,7 @@ _SYNONYM_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("pollen|pollination|nectar", ("honeybee", "blossom")),
     ("honeycomb", ("honey pot", "honeybee")),
     ("times square|broadway|manhattan|new york|nyc", ("cityscape at dusk", "taxi", "statue of liberty")),
-    ("gravitational field|gravity|event horizon", ("hole", "milky way")),
+    ("gravitational field|gravity|gravitation", ("cyclone", "comet")),
 )  # fmt: skip
 
 
