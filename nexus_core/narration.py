@@ -51,6 +51,7 @@ def with_article(noun_phrase: str) -> str:
 
 def _spoken(text: str) -> str:
     """Parentheses read as commas: 'housing (usually tungsten) that' -> 'housing, usually tungsten, that'."""
+    text = re.sub(r"^\s*\([^()]*\)\s*", "", text)  # a leading domain label: "(astronomy) a celestial body"
     text = _PARENS.sub(lambda m: f", {m.group(1)},", text)
     text = re.sub(r",\s*,", ",", text)
     return re.sub(r"\s+", " ", text).strip(" ,")
