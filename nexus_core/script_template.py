@@ -288,12 +288,16 @@ def lexicon_facts(
 
 
 RELATED_PER_ENTRY = 3
+MAX_CLOSING_SENSES = 8
 
 
 def _defining_terms(gloss: str, lexicon: WordNet, said: set[str]) -> list[tuple[str, LexEntry]]:
     """The specific nouns a definition uses ("star", "gravitational field" for a black hole; "Nobel prize",
     "radium" for Marie Curie), with their own entries: what the narration can explain next."""
     words = re.findall(r"[A-Za-z][\w-]*", _QUOTED_EXAMPLE.sub("", gloss))
+    # the noun that closes the definition's first clause is what it is defined by ("... collapse of a star"):
+    # explained in its first sense even when it has many
+    closing = len(re.findall(r"[A-Za-z][\w-]*", _QUOTED_EXAMPLE.sub("", gloss).split(";")[0])) - 1
     found: list[tuple[str, LexEntry]] = []
     start = 0
     while start < len(words) and len(found) < RELATED_PER_ENTRY:
@@ -303,10 +307,12 @@ def _defining_terms(gloss: str, lexicon: WordNet, said: set[str]) -> list[tuple[
             if lemma is None or lemma in said or lemma.lower() in _COMMON_DEFINING:
                 continue
             senses = lexicon.senses(run)
-            if size == 1 and (len(run) < 4 or senses > 2 or lexicon.other_senses(run) >= senses):
+            limit = MAX_CLOSING_SENSES if start == closing else 2
+            if size == 1 and (len(run) < 4 or senses > limit or lexicon.other_senses(run) >= senses):
                 continue
             entry = lexicon.entry(lemma)
-            if entry is not None and entry.gloss:
+            circular = entry is not None and any(w.lower().startswith(lemma[:6]) for w in entry.gloss.split())
+            if entry is not None and entry.gloss and not circular:  # not "communication: ... communicating"
                 found.append((lemma, entry))
                 start += size - 1
                 break
