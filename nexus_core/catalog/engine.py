@@ -4,6 +4,8 @@ or PostgreSQL through psycopg2."""
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,23 @@ def _is_memory_sqlite(url: URL) -> bool:
     return url.database in (None, "", ":memory:") or bool(url.query.get("mode") == "memory")
 
 
+def _enable_wal(cursor: Any) -> None:
+    """Switch a file database to WAL. Switching needs the database to itself and SQLite answers "database is
+    locked" at once, without its busy handler, while another process is opening the same fresh file (seen
+    in CI with four processes starting together): retry with a short backoff, up to the busy timeout."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    delay = 0.01
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(0.25, delay * 2)
+
+
 def _sqlite_engine(url: URL) -> Engine:
     if _is_memory_sqlite(url):
         # One shared connection: for single-threaded tests only; files are the real thing.
@@ -52,7 +71,7 @@ def _sqlite_engine(url: URL) -> Engine:
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
             if not _is_memory_sqlite(url):
-                cursor.execute("PRAGMA journal_mode = WAL")
+                _enable_wal(cursor)
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
