@@ -2,9 +2,7 @@
 
 from typing import Any
 
-import cv2
 import dagster as dg
-import numpy as np
 
 from nexus_assets.manifests import (
     load_manifest,
@@ -20,6 +18,7 @@ from nexus_core import storage_keys as keys
 from nexus_core.hashing import stable_hash
 from nexus_core.media.caption_render import caption_layout
 from nexus_core.media.compositor import PreviousShot, render_scene_clip
+from nexus_core.media.image_io import read_rgb
 from nexus_core.media.presets import master_preset
 from nexus_core.media.subtitles import Cue, cues_for_dialogue, cues_from_phrases, cues_from_words
 from nexus_core.media.timeline import VOICE_LEAD_S, plan_timeline
@@ -57,13 +56,6 @@ def scene_cues(
 def cue_to_json(cue: Cue, offset_s: float = 0.0) -> dict[str, Any]:
     return {"start_s": round(cue.start_s + offset_s, 3), "end_s": round(cue.end_s + offset_s, 3),
             "lines": list(cue.lines)}
-
-
-def _read_rgb(path: str) -> np.ndarray:
-    bgr = cv2.imread(path, cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise ValueError(f"cannot read image {path}")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 @dg.asset(
@@ -107,12 +99,12 @@ def composited_scenes(
             entry = reuse.get(input_hash)
             if entry is None:
                 with store.local_copy(images[scene.scene_number]["key"], work) as still_path:
-                    still = _read_rgb(str(still_path))
+                    still = read_rgb(still_path)
                 previous = None
                 if prev is not None:
                     with store.local_copy(images[prev.scene_number]["key"], work) as prev_path:
                         previous = PreviousShot(
-                            still=_read_rgb(str(prev_path)), camera_angle=prev.camera_angle,
+                            still=read_rgb(prev_path), camera_angle=prev.camera_angle,
                             frame_count=slots[index - 1].frame_count,
                             seed=request.seed(video_id, f"motion-{prev.scene_number}"),
                         )

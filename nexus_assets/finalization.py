@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import cv2
 import dagster as dg
 import numpy as np
 
@@ -12,6 +11,7 @@ from nexus_assets.phases import phase_step
 from nexus_assets.placement import op_tags_for
 from nexus_core import storage_keys as keys
 from nexus_core.media.fonts import find_font_for
+from nexus_core.media.image_io import read_rgb, write_rgb
 from nexus_core.media.probe import probe
 from nexus_core.media.thumbnails import clean_frame, poster_frame, thumbnail_moments
 from nexus_core.media.timeline import plan_timeline
@@ -19,20 +19,6 @@ from nexus_core.models import Scenario, VideoRequest
 from resources.catalog import CatalogResource
 from resources.pipeline import PipelineConfig
 from resources.storage import ObjectStore
-
-JPEG_QUALITY = 90
-
-
-def _read_rgb(path: Path) -> np.ndarray:
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise ValueError(f"cannot read image {path}")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-
-def _write_jpeg(path: Path, rgb: np.ndarray) -> Path:
-    cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-    return path
 
 
 def make_thumbnails(
@@ -46,7 +32,7 @@ def make_thumbnails(
     def still(number: int) -> np.ndarray:
         if number not in stills:
             with store.local_copy(images[number]["key"], work) as path:
-                stills[number] = _read_rgb(path)
+                stills[number] = read_rgb(path)
         return stills[number]
 
     thumbs = []
@@ -54,11 +40,11 @@ def make_thumbnails(
         scene = scenario.scenes[moment.scene_index]
         seed = request.seed(video_id, f"motion-{scene.scene_number}")
         rgb = clean_frame(still(scene.scene_number), scene.camera_angle, moment.progress, seed)
-        thumbs.append((keys.thumbnail(video_id, index), _write_jpeg(work / f"thumb_{index}.jpg", rgb), moment.at_s))
+        thumbs.append((keys.thumbnail(video_id, index), write_rgb(work / f"thumb_{index}.jpg", rgb), moment.at_s))
     first = scenario.scenes[0]
     cover = clean_frame(still(first.scene_number), first.camera_angle, 0.5, request.seed(video_id, "motion-1"))
     poster = poster_frame(cover, scenario.title, find_font_for(request.language))
-    return thumbs, (keys.poster(video_id), _write_jpeg(work / "poster.jpg", poster))
+    return thumbs, (keys.poster(video_id), write_rgb(work / "poster.jpg", poster))
 
 
 def published_name(rendition: str) -> str:

@@ -3,7 +3,6 @@
 from pathlib import Path
 from typing import Any
 
-import cv2
 import dagster as dg
 
 from nexus_assets.manifests import (
@@ -19,6 +18,7 @@ from nexus_assets.placement import op_tags_for
 from nexus_core import storage_keys as keys
 from nexus_core.hashing import stable_hash
 from nexus_core.media.caption_render import caption_layout
+from nexus_core.media.image_io import write_rgb
 from nexus_core.media.timeline import VOICE_LEAD_S
 from nexus_core.models import MusicStyle, Scene
 from resources.catalog import CatalogResource
@@ -57,7 +57,7 @@ def scene_images(
             seed = request.seed(video_id, f"image-{scene.scene_number}")
             rgb = image_generator.generate(scene, seed=seed, size=request.size)
             path = work / f"scene_{scene.scene_number:03d}.png"
-            cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+            write_rgb(path, rgb)
             key = keys.scene_image(video_id, scene.scene_number)
             size = store.put_file(key, path, content_type="image/png")
             tick()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-import re
 
 from pydantic import ValidationError
 
+from nexus_core.languages import Script, script_of
 from nexus_core.media.timeline import VOICE_LEAD_S
 from nexus_core.models import Scenario, VideoRequest, describe_validation_error
 
@@ -18,7 +18,7 @@ DURATION_TOLERANCE_S = 0.05
 # Chinese and Japanese are written without spaces: espeak-ng speaks about 3 of their characters a second,
 # so each counts as WORDS_PER_CJK_CHAR of a word in the pace rules below (measured with espeak-ng cmn/ja).
 WORDS_PER_CJK_CHAR = 0.8
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_WRITTEN_WITHOUT_SPACES = frozenset({Script.HAN, Script.HIRAGANA, Script.KATAKANA})
 
 
 def count_words(text: str) -> int:
@@ -26,9 +26,11 @@ def count_words(text: str) -> int:
     WORDS_PER_CJK_CHAR each (a Chinese sentence is one token but many spoken syllables)."""
     total = 0.0
     for token in text.split():
-        cjk = len(_CJK.findall(token))
+        scripts = [script_of(ch) for ch in token]
+        cjk = sum(1 for script in scripts if script in _WRITTEN_WITHOUT_SPACES)
         if cjk:
-            total += cjk * WORDS_PER_CJK_CHAR + (1 if any(ch.isalnum() and not _CJK.match(ch) for ch in token) else 0)
+            other = any(ch.isalnum() and s not in _WRITTEN_WITHOUT_SPACES for ch, s in zip(token, scripts, strict=True))
+            total += cjk * WORDS_PER_CJK_CHAR + (1 if other else 0)
         elif any(ch.isalnum() for ch in token):
             total += 1
     return math.ceil(total)

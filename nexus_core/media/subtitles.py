@@ -312,6 +312,14 @@ def cues_for_dialogue(
     return cues
 
 
+def _cue_end(begin: float, speech_end: float, following: float | None) -> float:
+    """A timed cue stays LINGER_S after its speech, but ends GAP_S before the next cue begins."""
+    end = speech_end + LINGER_S
+    if following is not None:
+        end = min(end, following - GAP_S)
+    return max(end, begin + 0.05)
+
+
 def cues_from_words(
     words: Sequence[WordTiming],
     *,
@@ -336,10 +344,8 @@ def cues_from_words(
     cues: list[Cue] = []
     for index, span in enumerate(spans):
         begin = span[0][1].start_s + offset_s
-        end = max(span[-1][1].end_s + offset_s, begin + 0.1) + LINGER_S
-        if index < len(spans) - 1:
-            end = min(end, spans[index + 1][0][1].start_s + offset_s - GAP_S)
-        end = max(end, begin + 0.05)
+        following = spans[index + 1][0][1].start_s + offset_s if index < len(spans) - 1 else None
+        end = _cue_end(begin, max(span[-1][1].end_s + offset_s, begin + 0.1), following)
         lines = _layout([t for t, _ in span], max_chars, max_lines)
         cues.append(Cue(round(begin, 3), round(end, 3), lines, language))
     return cues
@@ -364,10 +370,8 @@ def cues_from_phrases(
         if not tokens:
             continue
         begin = phrase.start_s + offset_s
-        end = phrase.end_s + offset_s + LINGER_S
-        if index + 1 < len(phrases):
-            end = min(end, phrases[index + 1].start_s + offset_s - GAP_S)
-        end = max(end, begin + 0.05)
+        following = phrases[index + 1].start_s + offset_s if index + 1 < len(phrases) else None
+        end = _cue_end(begin, phrase.end_s + offset_s, following)
         starts = tuple(round(w.start_s + offset_s, 3) for w in phrase.words)
         if len(starts) != len(phrase.text.split()):
             starts = ()
