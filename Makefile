@@ -18,6 +18,7 @@ test:
 	./scripts/test-extras.sh
 	./scripts/services.sh start postgres
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy nexus_core api
 	$(PY) -m pytest -q -p no:warnings
 
 ui: setup
@@ -33,3 +34,18 @@ services-stop:
 bench-api:
 	EXTRAS=dev ./scripts/bootstrap.sh  # the same install as `make test` (api is part of dev)
 	$(PY) bench/api.py
+
+.PHONY: image test-distributed
+image:  # the container image (Dockerfile), built here with buildah: docs/deployment.md
+	./scripts/build-image.sh
+
+test-distributed: image  # each step of one video in its own container from the image
+	EXTRAS=dev ./scripts/bootstrap.sh
+	NEXUS_TEST_DISTRIBUTED=1 $(PY) -m pytest -q -p no:warnings tests/distributed
+
+# The whole local stack in one command: installs the api, cloud and k8s extras and the local Kafka broker
+# (pyproject's `stack` extra), then `nexus up` (broker, Dagster UI + daemon, API). UP_ARGS="--api-port 8001".
+.PHONY: up
+up:
+	EXTRAS=stack ./scripts/bootstrap.sh
+	$(VENV)/bin/nexus up $(UP_ARGS)

@@ -20,8 +20,7 @@ from api.dispatch import Dispatcher
 from api.downloads import LocalSignedLinks
 from api.errors import ApiError, not_found
 from api.relay import Relay
-
-VIDEO_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+from nexus_core.storage_keys import VIDEO_ID_PATTERN
 
 
 @dataclass
@@ -83,6 +82,7 @@ async def get_current_user(
         principal = state.verifier.verify(credentials.credentials)
     except AuthError as exc:
         raise _unauthorized(exc.code, exc.message) from exc
+    request.state.user_id = principal.user_id  # for the access log line (api/core/metrics.py)
     settings = state.settings
     decision = await state.limiter.ahit([
         Bucket(f"user:{principal.user_id}", settings.rate_limit_user_per_s, settings.rate_limit_user_burst),

@@ -109,7 +109,8 @@ class SubprocessDispatcher(Dispatcher):
     ) -> None:
         self._run_dir = run_dir
         self._env = dict(env) if env is not None else dict(os.environ)
-        self._command = list(command or [sys.executable, "-m", "nexus_cli.main", "run-video"])
+        # `--source api`: the run's nexus/source tag says the request came through the API
+        self._command = list(command or [sys.executable, "-m", "nexus_cli.main", "run-video", "--source", "api"])
         self._grace_s = cancel_grace_s
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()

@@ -9,6 +9,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nexus_core.models import allowed_values
@@ -99,6 +101,28 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=422)
 
 
+DATABASE_RETRY_AFTER_S = 5  # the pool reconnects on its own; a client tries again after this
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The database could not be reached (down, restarting, connection lost, pool exhausted), as opposed to
+    a query it refused."""
+    if isinstance(exc, OperationalError | PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    if not database_unavailable(exc):
+        return await _unexpected(request, exc)
+    cause = getattr(exc, "orig", None) or exc
+    log.warning("database unavailable on %s %s: %s: %s", request.method, request.url.path, type(cause).__name__,
+                (str(cause).splitlines() or [""])[0])
+    return JSONResponse(error_body("database_unavailable", "the database is unavailable; try again shortly",
+                                   retry_after_s=DATABASE_RETRY_AFTER_S),
+                        status_code=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse(error_body("internal_error", "something went wrong on our side"), status_code=500)
@@ -108,4 +132,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(PoolTimeout, _database_error)
     app.add_exception_handler(Exception, _unexpected)

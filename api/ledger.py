@@ -2,9 +2,24 @@
 
 An account has `balance` (spendable) and `reserved` (held for videos in flight). A request reserves its
 cost (balance -> reserved) with one conditional UPDATE, so concurrent requests can never take the
-balance below zero on PostgreSQL or SQLite; the video's final status then settles the reservation once:
-COMPLETED charges it (reserved -> gone), FAILED or CANCELLED releases it (reserved -> balance). Each
-movement appends one ledger row; a settlement applied twice finds the reservation settled and does nothing.
+balance below zero on PostgreSQL or SQLite. Each movement appends one ledger row; the ledger's unique
+(video_id, kind) makes "at most one charge per video" a database fact.
+
+Settlement: a video with a reservation is charged exactly once, whatever path made it COMPLETED. The
+paths (`settle` is their one home; reservation state x the video's status):
+- reserved + COMPLETED: charge the reservation (reserved -> gone).
+- reserved + FAILED or CANCELLED: release it (reserved -> balance).
+- released + COMPLETED: the video failed (its tokens went back), then an operator's backfill re-made it.
+  It is charged now, from the balance (balance -> gone), with a ledger row saying so. When the balance
+  does not cover it the video is owed: nothing changes, and every later settlement pass tries again, so
+  it is charged as soon as the balance covers it (a grant, a release). Nothing goes negative.
+- charged + anything: nothing. Re-making part of a COMPLETED, charged video (a backfill, a UI launch)
+  never charges again; the catalog keeps such a video COMPLETED throughout.
+- no reservation (made with `nexus generate`, or sent on Kafka by another producer): nothing to settle.
+A settlement applied twice finds the reservation settled and does nothing.
+
+Welcome tokens: an account's plan welcome tokens are credited exactly once, the first time its owner is
+seen (`ensure_account`), even when an admin's grant opened the account before (`welcomed_at`).
 
 Lock order, to stay free of deadlocks on PostgreSQL: a transaction settles one video (its reservation row,
 then its account row); a request locks its account row and then only inserts new rows.
@@ -16,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from api.core.db import Database
@@ -49,6 +64,22 @@ _OPEN_ACCOUNT = {
     name: builder(accounts).on_conflict_do_nothing(index_elements=["user_id"])
     for name, builder in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
 }
+
+
+def _welcome_statement(builder: Any) -> Any:
+    """Open the account welcomed, or mark an open, never-welcomed one welcomed (its plan with it); returns a
+    row only when the welcome is due now, so two racing first calls credit it once."""
+    statement = builder(accounts)
+    return statement.on_conflict_do_update(
+        index_elements=["user_id"],
+        set_={"plan": statement.excluded.plan, "welcomed_at": statement.excluded.welcomed_at,
+              "updated_at": statement.excluded.updated_at},
+        where=accounts.c.welcomed_at.is_(None),
+    ).returning(accounts.c.user_id)
+
+
+_WELCOME = {name: _welcome_statement(builder) for name, builder in (("postgresql", postgresql.insert),
+                                                                    ("sqlite", sqlite.insert))}
 _APPEND = insert(ledger)
 _BALANCE = select(accounts.c.balance, accounts.c.reserved).where(accounts.c.user_id == bindparam("b_user_id"))
 _CREDIT = (
@@ -69,6 +100,24 @@ _SETTLE = (
     .values(state=bindparam("b_state"), settled_at=bindparam("b_now", type_=UTCDateTime()))
     .returning(reservations.c.user_id, reservations.c.amount)
 )
+_OWED = (  # a released reservation whose video the catalog says is COMPLETED (re-made after failing)
+    select(reservations.c.user_id, reservations.c.amount)
+    .join(videos, videos.c.id == reservations.c.video_id)
+    .where(reservations.c.video_id == bindparam("b_video_id"), reservations.c.state == "released",
+           videos.c.status == VideoStatus.COMPLETED.value)
+    .with_for_update(of=reservations)
+)
+_MARK_CHARGED = (
+    update(reservations)
+    .where(reservations.c.video_id == bindparam("b_video_id"), reservations.c.state == "released")
+    .values(state="charged", settled_at=bindparam("b_now", type_=UTCDateTime()))
+)
+_CHARGE_BALANCE = (
+    update(accounts).where(accounts.c.user_id == bindparam("b_user_id"), accounts.c.balance >= bindparam("b_amount"))
+    .values(balance=accounts.c.balance - bindparam("b_amount"), updated_at=bindparam("b_now", type_=UTCDateTime()))
+    .returning(accounts.c.balance, accounts.c.reserved)
+)
+REMADE_NOTE = "re-made after it failed: charged from the balance"
 _SPEND = (
     update(accounts).where(accounts.c.user_id == bindparam("b_user_id"))
     .values(reserved=accounts.c.reserved - bindparam("b_amount"), updated_at=bindparam("b_now", type_=UTCDateTime()))
@@ -99,14 +148,22 @@ def _credit(session: Connection, *, user_id: str, amount: int, note: str | None,
 
 
 def ensure_account(session: Connection, *, user_id: str, plan: Plan, now: datetime, welcome: bool = True) -> bool:
-    """Open the account on first sight (with its plan's welcome tokens); returns whether it was created."""
-    created = bool(session.execute(_OPEN_ACCOUNT[session.dialect.name], {
+    """Open the account on first sight; with `welcome`, credit its plan's welcome tokens unless it already
+    had them (an admin's grant may have opened it first). Returns whether the welcome was credited now."""
+    if not welcome:
+        session.execute(_OPEN_ACCOUNT[session.dialect.name], {
+            "user_id": user_id, "plan": plan.value, "balance": 0, "reserved": 0, "created_at": now,
+            "updated_at": now, "welcomed_at": None,
+        })
+        return False
+    due = session.execute(_WELCOME[session.dialect.name], {
         "user_id": user_id, "plan": plan.value, "balance": 0, "reserved": 0, "created_at": now, "updated_at": now,
-    }).rowcount)
+        "welcomed_at": now,
+    }).first() is not None
     tokens = PLAN_LIMITS[plan].welcome_tokens
-    if created and welcome and tokens > 0:
+    if due and tokens > 0:
         _credit(session, user_id=user_id, amount=tokens, note=f"welcome to the {plan.value} plan", now=now)
-    return created
+    return due
 
 
 def get_balance(session: Connection, *, user_id: str) -> Balance | None:
@@ -149,9 +206,25 @@ def _settle(session: Connection, *, video_id: str, refund: bool, note: str | Non
     return True
 
 
+def _charge_remade(session: Connection, *, video_id: str, now: datetime) -> bool:
+    """A released video that is COMPLETED after all: charge its cost from the balance once, if it covers it."""
+    owed = session.execute(_OWED, {"b_video_id": video_id}).first()
+    if owed is None:
+        return False
+    after = session.execute(_CHARGE_BALANCE, {"b_user_id": owed.user_id, "b_amount": owed.amount, "b_now": now}).first()
+    if after is None:
+        return False  # the balance does not cover it: still owed, tried again at the next settlement
+    session.execute(_MARK_CHARGED, {"b_video_id": video_id, "b_now": now})
+    _append(session, user_id=owed.user_id, video_id=video_id, kind="charge", amount=owed.amount, after=after,
+            note=REMADE_NOTE, now=now)
+    return True
+
+
 def charge(session: Connection, *, video_id: str, now: datetime) -> bool:
-    """The video is COMPLETED: spend its reservation. Returns False when it was already settled."""
-    return _settle(session, video_id=video_id, refund=False, note=None, now=now)
+    """The video is COMPLETED: spend its reservation, or, if it was released when the video failed, charge
+    the balance (see the paths above). Returns False when there was nothing to charge (or it is owed)."""
+    return (_settle(session, video_id=video_id, refund=False, note=None, now=now)
+            or _charge_remade(session, video_id=video_id, now=now))
 
 
 def release(session: Connection, *, video_id: str, now: datetime, note: str | None = None) -> bool:
@@ -170,11 +243,16 @@ def settle(session: Connection, *, video_id: str, status: VideoStatus | str, now
 
 
 def pending_settlements(session: Connection, *, user_id: str | None = None, limit: int = 200) -> list[tuple[str, str]]:
-    """(video id, status) of unsettled reservations whose video reached a final status."""
+    """(video id, status) of unsettled reservations whose video reached a final status, and of released ones
+    whose video was re-made to COMPLETED (owed)."""
     query = (
         select(reservations.c.video_id, videos.c.status)
         .join(videos, videos.c.id == reservations.c.video_id)
-        .where(reservations.c.state == "reserved", videos.c.status.in_(FINAL_STATUSES))
+        .where(or_(
+            and_(reservations.c.state == "reserved", videos.c.status.in_(FINAL_STATUSES)),
+            and_(reservations.c.state == "released", videos.c.status == VideoStatus.COMPLETED.value),
+        ))
+        .order_by(reservations.c.state)  # 'reserved' first: owed videos never hold up ordinary settlements
         .limit(limit)
     )
     if user_id is not None:

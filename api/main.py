@@ -20,11 +20,16 @@ from api.core.ratelimit import RateLimiter, make_rate_limiter
 from api.core.security import TokenVerifier, UrlSigner, ensure_dev_keys, ensure_secret
 from api.deps import AppState
 from api.dispatch import Dispatcher, NullDispatcher, SubprocessDispatcher
-from api.downloads import LocalSignedLinks
+from api.docs import install_docs
+from api.downloads import build_download_links
 from api.errors import install_error_handlers
 from api.relay import Relay
-from api.routes import files, health, tokens
+from api.routes import dev_signin, estimate, files, health, tokens
 from api.routes import videos as video_routes
+from api.routes import webhooks as webhook_routes
+from api.web import mount_web
+from api.webhooks.worker import build_worker
+from nexus_core.logs import configure_logging
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +97,7 @@ def create_app(
 ) -> FastAPI:
     """The app for these settings (read from NEXUS_API_* and NEXUS_* when not given); migrates the database."""
     settings = settings or Settings()
+    configure_logging(service="api")  # once per process (idempotent); NEXUS_LOG_FORMAT
     db = Database(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
     dispatcher = dispatcher or build_dispatcher(settings)
     relay = Relay(db, dispatcher, batch=settings.relay_batch, lease_s=settings.relay_lease_s,
@@ -102,10 +108,10 @@ def create_app(
     state = AppState(
         settings=settings, db=db, verifier=build_verifier(settings),
         limiter=rate_limiter or make_rate_limiter(settings.redis_url, prefix=settings.rate_limit_prefix),
-        links=LocalSignedLinks(UrlSigner(ensure_secret(signing_key)), ttl_s=settings.download_ttl_s,
-                               store_root=settings.core.object_store_root),
+        links=build_download_links(settings, UrlSigner(ensure_secret(signing_key))),  # CDN, S3 presigned or /files
         dispatcher=dispatcher, relay=relay, metrics=metrics,
     )
+    webhooks = build_worker(settings, db, state.links)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -113,26 +119,34 @@ def create_app(
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         if settings.relay_enabled:
             relay.start()
+        if settings.webhooks_enabled:
+            webhooks.start()
         try:
             yield
         finally:
             relay.stop()
+            webhooks.stop()
             dispatcher.close()
             state.limiter.close()
             db.close()
 
     app = FastAPI(
         title="Nexus Video API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
-        openapi_url=f"{API_PREFIX}/openapi.json", docs_url="/docs",
-        redoc_url=None,
+        openapi_url=f"{API_PREFIX}/openapi.json", docs_url=None, redoc_url=None,  # api.docs serves them offline
     )
     app.state.nexus = state
+    app.state.webhooks = webhooks  # api.routes.webhooks reaches the worker here
     install_error_handlers(app)
+    install_docs(app, openapi_url=f"{API_PREFIX}/openapi.json")
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics, prefix=API_PREFIX)
+    app.include_router(estimate.router, prefix=API_PREFIX)  # before /videos/{video_id}
     app.include_router(video_routes.router, prefix=API_PREFIX)
     app.include_router(tokens.router, prefix=API_PREFIX)
+    app.include_router(webhook_routes.router, prefix=API_PREFIX)
     app.include_router(files.router, prefix=API_PREFIX)
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(health.router, include_in_schema=False)  # /healthz, /readyz, /metrics for probes
+    app.include_router(dev_signin.router, prefix=API_PREFIX)  # 404 unless local with the dev key pair
+    mount_web(app)  # the page for people at /
     return app

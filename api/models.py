@@ -7,10 +7,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from nexus_core.models import Aspect, Language, MusicStyle, Quality, Resolution, VideoStatus
+from nexus_core.models import Aspect, Language, MusicStyle, Quality, Resolution, VideoRequest, VideoStatus
 from nexus_core.pricing import Plan
+from nexus_core.service_level import Adjustment
 
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+ADJUSTMENTS = ("Request fields served differently from what was asked, and why: a preview (720p at most, STANDARD), "
+               "or ULTRA served and charged as HD where the deployment has no GPU pool.")
 
 
 class ErrorDetail(BaseModel):
@@ -31,6 +34,25 @@ class VideoLinks(BaseModel):
     cancel: str
 
 
+class GenerateRequest(VideoRequest):
+    """The body of POST /videos/generate: what to make, and optionally where to POST its final event."""
+
+    callback_url: Annotated[str | None, Field(
+        min_length=8, max_length=2000, pattern=r"^https?://", examples=["https://example.com/hooks/video-done"],
+        description="Receives this video's video.completed, video.failed or video.cancelled event, signed "
+                    "(Standard Webhooks) with the secret in the 202 answer's `callback`.")] = None
+
+    def video_request(self) -> VideoRequest:
+        """The request the pipeline gets (without the callback)."""
+        return VideoRequest.model_validate(self.model_dump(exclude={"callback_url"}))
+
+
+class CallbackOut(BaseModel):
+    webhook_id: str = Field(description="The endpoint made for callback_url: its delivery log is "
+                                        "/webhooks/{webhook_id}/deliveries.")
+    secret: str = Field(description="whsec_...: verifies the callback's signature; shown in this answer only.")
+
+
 class GenerateAccepted(BaseModel):
     """202: the request is recorded and queued."""
 
@@ -40,6 +62,8 @@ class GenerateAccepted(BaseModel):
     queue_position: int = Field(description="1 = next to start.")
     created_at: datetime
     links: VideoLinks
+    callback: CallbackOut | None = Field(default=None, description="Set when the request has a callback_url.")
+    adjustments: list[Adjustment] = Field(default_factory=list, description=ADJUSTMENTS)
 
 
 class VideoResult(BaseModel):
@@ -70,6 +94,7 @@ class RequestOut(BaseModel):
     music_style: MusicStyle
     voice: str
     language: Language
+    preview: bool = False
 
 
 class VideoOut(BaseModel):
@@ -88,6 +113,10 @@ class VideoOut(BaseModel):
     completed_at: datetime | None
     result: VideoResult | None = Field(description="Set when COMPLETED.")
     links: VideoLinks
+    title: str | None = Field(default=None, description="The scenario's title, once the script is written.")
+    favorite: bool = False
+    favorited_at: datetime | None = None
+    adjustments: list[Adjustment] = Field(default_factory=list, description=ADJUSTMENTS)
 
 
 class VideoSummary(BaseModel):
@@ -103,6 +132,17 @@ class VideoSummary(BaseModel):
     token_cost: int | None
     created_at: datetime
     completed_at: datetime | None
+    title: str | None = None
+    favorite: bool = False
+    preview: bool = False
+
+
+class FavoriteOut(BaseModel):
+    """PUT or DELETE /videos/{id}/favorite: whether the video is now one of the caller's favorites."""
+
+    id: str
+    favorite: bool
+    favorited_at: datetime | None = Field(description="When it was first marked (marking again keeps it).")
 
 
 class VideoPage(BaseModel):
@@ -116,8 +156,12 @@ class ProgressEvent(BaseModel):
     id: str
     status: VideoStatus
     phase: str | None
-    percent: float
+    percent: int = Field(ge=0, le=100, description="The whole run, weighted by phase; it never goes down.")
+    phase_percent: int = Field(ge=0, le=100, description="How far the current phase is.")
+    eta_s: int | None = Field(default=None, description="Estimated seconds left; null until 5 % is done.")
     error: str | None = None
+    result: VideoResult | None = Field(default=None, description="In the `done` event of a COMPLETED video.")
+    adjustments: list[Adjustment] | None = Field(default=None, description="In the `done` event: " + ADJUSTMENTS)
 
 
 class LedgerEntry(BaseModel):

@@ -4,6 +4,11 @@ A row stays undelivered until the dispatcher takes it; a failed hand-off is retr
 request is never lost while the queue is down. Rows are claimed with a lease (a conditional UPDATE), so
 several API workers can relay at once without handing a row over twice at the same moment. Each pass
 also settles the reservations of videos that reached a final status, and fails runs that died silently.
+
+A failed hand-off marks the queue down: the pass stops there (the other rows would only wait out the same
+timeout), and later passes ask the dispatcher whether the queue is back (`ready()`, one short probe per
+interval) before claiming rows again. When it is, every row still waiting is made due at once, so the
+backlog drains within a pass or two of the queue's return instead of after each row's backoff.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
@@ -24,6 +29,7 @@ from api.dispatch import Dispatcher
 from api.tables import idempotency_keys, outbox
 from api.videos import fail_if_unfinished
 from nexus_core.catalog.tables import videos
+from nexus_core.clock import utcnow
 from nexus_core.models import VideoStatus
 
 log = logging.getLogger(__name__)
@@ -31,9 +37,6 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 60.0
 Clock = Callable[[], datetime]
 
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -67,13 +70,19 @@ class Relay:
         self._interval_s = interval_s
         self._retry_base_s = retry_base_s
         self._idempotency_ttl = timedelta(seconds=idempotency_ttl_s)
-        self._now = clock or _utcnow
+        self._now = clock or utcnow
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pass_lock = threading.Lock()
         self._passes = 0
         self._settled_at = 0.0
+        self._queue_down: str | None = None
+
+    @property
+    def queue_down(self) -> str | None:
+        """Why the last hand-off failed, while the queue has not answered since (None: it works)."""
+        return self._queue_down
 
     # -- one pass -----------------------------------------------------------------------------------
 
@@ -116,6 +125,36 @@ class Relay:
                 session.execute(update(outbox).where(outbox.c.id.in_(ids))
                                 .values(delivered_at=self._now(), lease_until=None, last_error=None))
 
+    def _release(self, rows: list[Any]) -> None:
+        """Give back claimed rows this pass did not try (their attempt is not counted)."""
+        if rows:
+            with self._db.write() as session:
+                session.execute(update(outbox).where(outbox.c.id.in_([r.id for r in rows]))
+                                .values(lease_until=None, attempts=outbox.c.attempts - 1))
+
+    def _probe(self) -> bool:
+        try:
+            ok, reason = self._dispatcher.ready()
+        except Exception as exc:
+            ok, reason = False, f"{type(exc).__name__}: {exc}"
+        if not ok:
+            log.debug("queue down: %s", reason)
+        return ok
+
+    def _queue_is_back(self) -> bool:
+        """While the queue is down: probe it; once it answers, make every waiting row due now."""
+        if self._queue_down is None:
+            return True
+        if not self._probe():
+            return False
+        log.warning("the queue answers again (down since: %s); handing the backlog over", self._queue_down)
+        self._queue_down = None
+        now = self._now()
+        with self._db.write() as session:
+            session.execute(update(outbox).where(outbox.c.delivered_at.is_(None), outbox.c.available_at > now)
+                            .values(available_at=now))
+        return True
+
     def _retry_later(self, row: Any, error: str) -> None:
         backoff = min(MAX_BACKOFF_S, self._retry_base_s * 2 ** min(row.attempts - 1, 10))
         with self._db.write() as session:
@@ -147,10 +186,10 @@ class Relay:
         """Hand over every due row, reap finished local runs, settle final statuses."""
         report = RelayReport()
         with self._pass_lock:
-            rows = self._claim()
+            rows = self._claim() if self._queue_is_back() else []
             statuses = self._statuses(rows)
             delivered: list[int] = []
-            for row in rows:
+            for index, row in enumerate(rows):
                 try:
                     outcome = self._deliver(row, statuses.get(row.video_id))
                 except Exception as exc:
@@ -158,6 +197,10 @@ class Relay:
                                 row.attempts, exc)
                     self._retry_later(row, f"{type(exc).__name__}: {exc}")
                     report.failed += 1
+                    if not self._probe():  # the queue is down, not just this row: stop the pass here
+                        self._queue_down = f"{type(exc).__name__}: {exc}"
+                        self._release(rows[index + 1:])
+                        break
                     continue
                 delivered.append(row.id)
                 if outcome == "skipped":

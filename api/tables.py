@@ -48,6 +48,8 @@ accounts = Table(
     Column("reserved", BigInteger, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    # When the plan's welcome tokens were credited; NULL until then (an admin's grant may open it first).
+    Column("welcomed_at", UTCDateTime()),
     CheckConstraint("balance >= 0", name="balance_not_negative"),
     CheckConstraint("reserved >= 0", name="reserved_not_negative"),
 )
@@ -86,6 +88,9 @@ reservations = Table(
     CheckConstraint("amount > 0", name="amount_positive"),
     Index("ix_api_reservations_state", "state", postgresql_where=text("state = 'reserved'"),
           sqlite_where=text("state = 'reserved'")),
+    # Released reservations, checked against re-made (COMPLETED) videos at each settlement pass.
+    Index("ix_api_reservations_released", "video_id", postgresql_where=text("state = 'released'"),
+          sqlite_where=text("state = 'released'")),
 )
 
 # The first answer to a POST with an Idempotency-Key, replayed to its retries.
@@ -121,4 +126,69 @@ outbox = Table(
     Index("ix_api_outbox_pending", "available_at", "id", postgresql_where=text("delivered_at IS NULL"),
           sqlite_where=text("delivered_at IS NULL")),
     Index("ix_api_outbox_video_id", "video_id"),
+)
+
+# Webhooks (api.webhooks): a user's endpoints, one delivery per (endpoint, video, event, step) written in
+# the transaction that changed the status (or by the observer that saw the pipeline change it), and the
+# log of every attempt.
+WEBHOOK_DELIVERY_STATES = ("pending", "delivered", "failed")
+
+webhook_endpoints = Table(
+    "api_webhook_endpoints",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("user_id", String(128), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("description", String(200)),
+    Column("events", JSON(), nullable=False),
+    Column("secret", String(100), nullable=False),
+    # After a rotation the previous secret signs too (a second v1 signature) until previous_until.
+    Column("previous_secret", String(100)),
+    Column("previous_until", UTCDateTime()),
+    # Set for a request's callback_url: the endpoint only hears about that one video.
+    Column("video_id", String(64)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_api_webhook_endpoints_user_id", "user_id"),
+)
+
+webhook_deliveries = Table(
+    "api_webhook_deliveries",
+    metadata,
+    Column("id", String(40), primary_key=True),  # the webhook-id header: the same on every retry and replay
+    Column("endpoint_id", String(40), nullable=False),
+    Column("user_id", String(128), nullable=False),
+    Column("video_id", String(64)),
+    Column("event_type", String(32), nullable=False),
+    Column("step", String(64), nullable=False, server_default=""),  # video.progress: the phase; else ''
+    Column("payload", JSON(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("lease_until", UTCDateTime()),
+    Column("retry_from", UTCDateTime(), nullable=False),  # attempts go on until retry_from + the retry period
+    Column("last_status_code", Integer),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("delivered_at", UTCDateTime()),
+    CheckConstraint(_in("status", WEBHOOK_DELIVERY_STATES), name="status"),
+    UniqueConstraint("endpoint_id", "video_id", "event_type", "step"),
+    Index("ix_api_webhook_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'"),
+          sqlite_where=text("status = 'pending'")),
+    Index("ix_api_webhook_deliveries_endpoint_id_created_at", "endpoint_id", "created_at"),
+)
+
+webhook_attempts = Table(
+    "api_webhook_attempts",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("delivery_id", String(40), nullable=False),
+    Column("endpoint_id", String(40), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("status_code", Integer),  # NULL: no answer (timeout, refused connection, refused address)
+    Column("error", Text),
+    Column("duration_ms", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_api_webhook_attempts_delivery_id_attempt", "delivery_id", "attempt"),
+    Index("ix_api_webhook_attempts_endpoint_id_id", "endpoint_id", "id"),
 )

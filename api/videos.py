@@ -6,28 +6,27 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import re
-import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, RowMapping, and_, bindparam, func, insert, or_, select
 
 from api import ledger, outbox
 from api.core.config import API_PREFIX
-from api.models import GenerateAccepted, VideoLinks
+from api.models import CallbackOut, GenerateAccepted, VideoLinks
 from api.tables import idempotency_keys, reservations
+from api.webhooks import store as webhooks
+from nexus_core.catalog.queries import list_filters
+from nexus_core.catalog.repository import cancel_statement, fail_unfinished_statement
 from nexus_core.catalog.tables import videos
 from nexus_core.models import VideoRequest, VideoStatus
+from nexus_core.service_level import Adjustment
+from nexus_core.storage_keys import is_video_id, new_video_id
 
-_VIDEO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"  # what encode_cursor makes: unpadded URL-safe base64
 _QUEUED = VideoStatus.QUEUED.value
-_RUNNING = (VideoStatus.QUEUED.value, VideoStatus.PROCESSING.value)
-
-
-def new_video_id() -> str:
-    return uuid.uuid4().hex[:16]
 
 
 def request_hash(request: VideoRequest) -> str:
@@ -88,8 +87,11 @@ def submit(
     now: datetime,
     idempotency_key: str | None = None,
     fingerprint: str | None = None,
+    callback_url: str | None = None,
+    adjustments: Sequence[Adjustment] = (),
 ) -> dict[str, Any]:
-    """Reserve the cost, record the QUEUED video and its outbox row; returns the 202 body.
+    """Reserve the cost, record the QUEUED video and its outbox row (and the callback_url's webhook
+    endpoint, whose secret the answer holds); returns the 202 body.
 
     Raises ledger.InsufficientTokens (nothing written). With an idempotency key, the answer is stored in
     the same transaction: a concurrent retry fails on the key's primary key and replays this answer.
@@ -100,15 +102,22 @@ def submit(
     session.execute(_INSERT_VIDEO, {
         "id": video_id, "user_id": user_id, "request": stored_request, "status": _QUEUED, "phase": None,
         "percent": 0.0, "artifacts": {}, "error": None, "phase_seconds": {}, "created_at": now, "updated_at": now,
+        "adjustments": [a.model_dump(mode="json") for a in adjustments] or None,  # preview, ULTRA as HD
     })
     outbox.enqueue(session, video_id=video_id, kind="generate", now=now, payload={
         "video_id": video_id, "user_id": user_id, "request": stored_request, "token_cost": cost,
-        "requested_at": now.isoformat(),
+        "requested_at": now.isoformat(), "source": "api",
     })
+    callback = None
+    if callback_url is not None:
+        endpoint, secret = webhooks.create_endpoint(session, user_id=user_id, url=callback_url, now=now,
+                                                    events=list(webhooks.DEFAULT_EVENTS), description=None,
+                                                    video_id=video_id)
+        callback = CallbackOut(webhook_id=endpoint["id"], secret=secret)
     body = GenerateAccepted(
         id=video_id, status=VideoStatus.QUEUED, token_cost=cost,
         queue_position=queue_position(session, video_id=video_id, created_at=now), created_at=now,
-        links=VideoLinks(**links(video_id)),
+        links=VideoLinks(**links(video_id)), callback=callback, adjustments=list(adjustments),
     ).model_dump(mode="json")
     if idempotency_key is not None:
         session.execute(_INSERT_KEY, {
@@ -118,9 +127,13 @@ def submit(
     return body
 
 
+# Every column the answers use: not the scenario JSON nor the search text (kilobytes a row, read by ?q= only).
+_ANSWERED = [c for c in videos.c if c.name not in ("scenario", "search_text")]
+
+
 def _video_query() -> Any:
     return select(
-        videos, reservations.c.amount.label("token_cost"), reservations.c.state.label("reservation_state"),
+        *_ANSWERED, reservations.c.amount.label("token_cost"), reservations.c.state.label("reservation_state"),
     ).outerjoin(reservations, reservations.c.video_id == videos.c.id)
 
 
@@ -136,15 +149,16 @@ def get_video(session: Connection, *, video_id: str, user_id: str) -> RowMapping
     return row
 
 
-def progress(session: Connection, *, video_id: str) -> dict[str, Any] | None:
-    """What the progress stream sends: status, phase, percent (one decimal), error."""
-    row = session.execute(
-        select(videos.c.status, videos.c.phase, videos.c.percent, videos.c.error).where(videos.c.id == video_id)
-    ).first()
-    if row is None:
-        return None
-    return {"id": video_id, "status": row.status, "phase": row.phase, "percent": round(row.percent, 1),
-            "error": row.error}
+_PROGRESS = select(
+    videos.c.status, videos.c.phase, videos.c.percent, videos.c.error, videos.c.phase_seconds, videos.c.started_at,
+    videos.c.artifacts, videos.c.size_bytes, videos.c.duration_s, videos.c.adjustments,
+).where(videos.c.id == bindparam("video_id"))
+
+
+def progress(session: Connection, *, video_id: str) -> RowMapping | None:
+    """What the progress stream reads: status, phase, the running asset's percent, error, finished assets
+    (phase_seconds), started_at, artifacts (for the links at the end)."""
+    return session.execute(_PROGRESS, {"video_id": video_id}).mappings().first()
 
 
 def artifacts_of(session: Connection, *, video_id: str) -> dict[str, str] | None:
@@ -166,21 +180,24 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         created_at = datetime.fromisoformat(stamp)
     except Exception as exc:
         raise ValueError("not a cursor from this API") from exc
-    if not isinstance(video_id, str) or not _VIDEO_ID.match(video_id) or created_at.tzinfo is None:
+    if not is_video_id(video_id) or created_at.tzinfo is None:
         raise ValueError("not a cursor from this API")
     return created_at, video_id
 
 
 def list_videos(
-    session: Connection, *, user_id: str, limit: int, status: VideoStatus | None = None, cursor: str | None = None
+    session: Connection, *, user_id: str, limit: int, status: VideoStatus | None = None, cursor: str | None = None,
+    favorite: bool | None = None, in_flight: bool = False, terms: Sequence[str] = (),
 ) -> tuple[list[RowMapping], str | None]:
-    """The caller's videos, newest first, `limit` at a time; returns (rows, next cursor or None)."""
+    """The caller's videos, newest first, `limit` at a time; returns (rows, next cursor or None). The filters
+    (favorites, in flight, search words) are the catalog's (nexus_core.catalog.queries), each served by an index."""
     query = (
         _video_query().where(videos.c.user_id == user_id)
         .order_by(videos.c.created_at.desc(), videos.c.id.desc()).limit(limit + 1)
     )
     if status is not None:
         query = query.where(videos.c.status == VideoStatus(status).value)
+    query = query.where(*list_filters(favorite=favorite, in_flight_only=in_flight, terms=terms))
     if cursor is not None:
         created_at, video_id = decode_cursor(cursor)
         query = query.where(or_(
@@ -196,23 +213,18 @@ def list_videos(
 def cancel(session: Connection, *, video_id: str, now: datetime) -> bool:
     """QUEUED or PROCESSING -> CANCELLED, its tokens released and a cancel row in the outbox, in the
     caller's transaction; returns whether the status changed."""
-    changed = session.execute(
-        update(videos).where(videos.c.id == video_id, videos.c.status.in_(_RUNNING))
-        .values(status=VideoStatus.CANCELLED.value, updated_at=now)
-    ).rowcount
+    changed = session.execute(cancel_statement(video_id, now=now)).rowcount  # the catalog's rule
     if not changed:
         return False
     ledger.release(session, video_id=video_id, now=now, note="cancelled")
     outbox.enqueue(session, video_id=video_id, kind="cancel", now=now, payload={"video_id": video_id})
+    webhooks.record_event(session, video_id=video_id, event_type="video.cancelled", now=now)  # same transaction
     return True
 
 
 def fail_if_unfinished(session: Connection, *, video_id: str, error: str, now: datetime) -> bool:
     """A run ended without a final status (killed, crashed): FAILED with the reason, tokens released."""
-    changed = session.execute(
-        update(videos).where(videos.c.id == video_id, videos.c.status.in_(_RUNNING))
-        .values(status=VideoStatus.FAILED.value, error=error, updated_at=now)
-    ).rowcount
+    changed = session.execute(fail_unfinished_statement(video_id, error=error, now=now)).rowcount
     if changed:
         ledger.release(session, video_id=video_id, now=now, note="failed")
     return bool(changed)

@@ -13,8 +13,8 @@ from nexus_assets.manifests import (
 )
 from nexus_assets.partitions import videos_partitions
 from nexus_assets.phases import phase_step
-from nexus_assets.placement import op_tags_for
 from nexus_core import storage_keys as keys
+from nexus_core.algorithm_versions import algorithm_version
 from nexus_core.hashing import stable_hash
 from nexus_core.media.caption_render import caption_layout
 from nexus_core.media.compositor import PreviousShot, render_scene_clip
@@ -26,10 +26,6 @@ from nexus_core.models import CaptionStyle, Language, SpokenPhrase, WordTiming
 from resources.catalog import CatalogResource
 from resources.pipeline import PipelineConfig
 from resources.storage import ObjectStore
-
-# Bumped whenever what a clip looks like changes for the same inputs (captions' fonts and layout, motion,
-# karaoke): stored clips made by older code are then not reused.
-CLIP_VERSION = 2
 
 
 def scene_cues(
@@ -61,7 +57,6 @@ def cue_to_json(cue: Cue, offset_s: float = 0.0) -> dict[str, Any]:
 @dg.asset(
     partitions_def=videos_partitions, group_name="compositing", kinds={"opencv"},
     deps=["scene_images", "voiceover"],
-    op_tags=op_tags_for("composited_scenes"),
 )
 def composited_scenes(
     context: dg.AssetExecutionContext,
@@ -80,6 +75,7 @@ def composited_scenes(
         scenes = list(scenario.scenes)
         weights = [slot.frame_count for slot in slots]
         done = [0.0]
+        version = algorithm_version("composited_scenes", pipeline.algorithm_versions)
 
         def composite(index: int) -> dict[str, Any]:
             scene, slot = scenes[index], slots[index]
@@ -94,7 +90,7 @@ def composited_scenes(
                 images[scene.scene_number]["sha256"], prev and images[prev.scene_number]["sha256"],
                 scene.camera_angle, prev and prev.camera_angle, [cue_to_json(c) for c in cues],
                 slot.frame_count, slots[index - 1].frame_count if index else 0, transition, fps, size, preset,
-                request.caption_style, request.language, CLIP_VERSION,
+                request.caption_style, request.language, version,
             )
             entry = reuse.get(input_hash)
             if entry is None:

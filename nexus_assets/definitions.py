@@ -7,6 +7,7 @@ import dagster as dg
 from nexus_assets import compositing, encoding, finalization, rendering, scene_assets, script
 from nexus_assets.jobs import make_video
 from nexus_core.kafka_settings import KafkaSettings
+from nexus_core.logs import configure_logging
 from nexus_core.settings import NexusSettings
 from resources import resources_for
 
@@ -17,23 +18,31 @@ def build_definitions(settings: NexusSettings | None = None, kafka: KafkaSetting
     """Definitions for the configured environment; settings are read here, when the code loads.
 
     With KAFKA_BOOTSTRAP_SERVERS set, the Kafka sensors (requests, cancels, run status, re-submission,
-    retention) and their `kafka` resource are added; without it there are no sensors and no broker is needed.
+    retention) and their `kafka` resource are added; without it no broker is needed, and the only sensor
+    removes partitions that name no video.
     """
     from sensors.definitions import kafka_sensors
+    from sensors.maintenance import build_unknown_partition_sensor
 
     settings = settings or NexusSettings()
+    configure_logging(service="pipeline")  # the code location's and run workers' process start (idempotent)
     sensors, kafka_resources = kafka_sensors(kafka or KafkaSettings())
     return dg.Definitions(
         assets=dg.load_assets_from_modules(list(PHASE_MODULES)),
         jobs=[make_video],
-        sensors=sensors,
+        sensors=[*sensors, build_unknown_partition_sensor()],  # junk partitions go with or without Kafka
         resources={**resources_for(settings.environment, settings), **kafka_resources},
     )
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return build_definitions()
+    """The local code location (`nexus up`, `nexus ui`): every step of a run in the run's own process.
+
+    The default multiprocess executor starts a process per step that loads the code again: ~2-3 s per step
+    for phases that take under 1 s (bench/local_latency.py). Production uses nexus_assets.production.
+    """
+    return dg.Definitions.merge(build_definitions(), dg.Definitions(executor=dg.in_process_executor))
 
 
 def make_video_job() -> dg.JobDefinition:

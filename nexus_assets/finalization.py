@@ -1,5 +1,6 @@
 """Phase 6, finalization: publish under videos/{id}/, thumbnails, and mark the video COMPLETED."""
 
+import contextlib
 from pathlib import Path
 
 import dagster as dg
@@ -8,7 +9,6 @@ import numpy as np
 from nexus_assets.manifests import load_manifest, load_scenario
 from nexus_assets.partitions import videos_partitions
 from nexus_assets.phases import phase_step
-from nexus_assets.placement import op_tags_for
 from nexus_core import storage_keys as keys
 from nexus_core.media.fonts import find_font_for
 from nexus_core.media.image_io import read_rgb, write_rgb
@@ -16,6 +16,7 @@ from nexus_core.media.probe import probe
 from nexus_core.media.thumbnails import clean_frame, poster_frame, thumbnail_moments
 from nexus_core.media.timeline import plan_timeline
 from nexus_core.models import Scenario, VideoRequest
+from nexus_core.publishing import PublishError, PublishItem, describe_storage_error, publish_order
 from resources.catalog import CatalogResource
 from resources.pipeline import PipelineConfig
 from resources.storage import ObjectStore
@@ -47,13 +48,38 @@ def make_thumbnails(
     return thumbs, (keys.poster(video_id), write_rgb(work / "poster.jpg", poster))
 
 
+def publish_files(
+    store: ObjectStore, files: list[tuple[PublishItem, str | Path]], work: Path
+) -> tuple[dict[str, str], dict[str, int]]:
+    """Write every file to its final key, all or nothing (nexus_core.publishing): a source is a local path
+    or a store key. Returns the artifacts (name -> key) and each key's size; raises PublishError."""
+    sources = dict((item, source) for item, source in files)
+    written: list[str] = []
+    sizes: dict[str, int] = {}
+    try:
+        for item in publish_order(list(sources)):
+            source = sources[item]
+            if isinstance(source, Path):
+                sizes[item.key] = store.put_file(item.key, source, content_type=item.content_type)
+            else:
+                with store.local_copy(source, work) as path:
+                    sizes[item.key] = store.put_file(item.key, path, content_type=item.content_type)
+            written.append(item.key)
+    except Exception as exc:
+        for key in reversed(written):  # nothing of a video that could not be published stays visible
+            with contextlib.suppress(Exception):
+                store.delete(key)
+        raise PublishError(f"could not publish the video: {describe_storage_error(exc)}; nothing of it was "
+                           "published") from exc
+    return {item.artifact: item.key for item in sources}, sizes
+
+
 def published_name(rendition: str) -> str:
     """video.mp4 for the H.264 rendition, video.<name>.mp4 for the others."""
     return "video.mp4" if rendition == "h264" else f"video.{rendition}.mp4"
 
 
-@dg.asset(partitions_def=videos_partitions, group_name="finalization", kinds={"python"}, deps=["renditions"],
-          op_tags=op_tags_for("published_video"))
+@dg.asset(partitions_def=videos_partitions, group_name="finalization", kinds={"python"}, deps=["renditions"])
 def published_video(
     context: dg.AssetExecutionContext,
     catalog: CatalogResource,
@@ -69,29 +95,19 @@ def published_video(
         scenario = load_scenario(store, video_id)
         thumbs, (poster_key, poster_path) = make_thumbnails(store, video_id, request, scenario, work)
         run.progress(0.3)
-        artifacts: dict[str, str] = {}
-        for index, (key, path, _) in enumerate(thumbs):
-            store.put_file(key, path, content_type="image/jpeg")
-            artifacts[f"thumbnail_{index}"] = key
-        store.put_file(poster_key, poster_path, content_type="image/jpeg")
-        artifacts["poster"] = poster_key
-        credits_key = keys.published(video_id, "credits.txt")
-        store.put_bytes(credits_key, ("\n".join(encoded.get("credits", [])) + "\n").encode(),
-                        content_type="text/plain")
-        artifacts["credits"] = credits_key
-        for ext, key in encoded["captions"].items():
-            target = keys.published(video_id, f"captions.{ext}")
-            with store.local_copy(key, work) as path:
-                store.put_file(target, path, content_type="text/vtt" if ext == "vtt" else "text/plain")
-            artifacts[f"captions_{ext}"] = target
-        # The videos go last, the H.264 one at the very end: a reader that sees video.mp4 sees it all.
-        size_bytes = 0
-        for item in reversed(encoded["items"]):
-            target = keys.published(video_id, published_name(item["name"]))
-            with store.local_copy(item["key"], work) as path:
-                size = store.put_file(target, path, content_type="video/mp4")
-            artifacts[f"video_{item['name']}"] = target
-            size_bytes = size
+        credits_path = work / "credits.txt"
+        credits_path.write_text("\n".join(encoded.get("credits", [])) + "\n")
+        files: list[tuple[PublishItem, str | Path]] = [
+            *[(PublishItem(key, "image/jpeg", f"thumbnail_{i}"), path) for i, (key, path, _) in enumerate(thumbs)],
+            (PublishItem(poster_key, "image/jpeg", "poster"), poster_path),
+            (PublishItem(keys.published(video_id, "credits.txt"), "text/plain", "credits"), credits_path),
+            *[(PublishItem(keys.published(video_id, f"captions.{ext}"), "text/vtt" if ext == "vtt" else "text/plain",
+                           f"captions_{ext}"), key) for ext, key in encoded["captions"].items()],
+            *[(PublishItem(keys.published(video_id, published_name(item["name"])), "video/mp4",
+                           f"video_{item['name']}"), item["key"]) for item in encoded["items"]],
+        ]
+        artifacts, sizes = publish_files(store, files, work)
+        size_bytes = sizes[keys.published(video_id, published_name(main["name"]))]
         artifacts["video"] = keys.published(video_id, published_name(main["name"]))
         cat.mark_completed(video_id, size_bytes=size_bytes, duration_s=info.duration_s, artifacts=artifacts)
         run.progress(1.0)
@@ -105,5 +121,15 @@ def published_video(
             "poster": poster_key,
             "thumbnail_times_s": dg.MetadataValue.json([round(t, 2) for _, _, t in thumbs]),
             "captions": dg.MetadataValue.json({e: artifacts[f"captions_{e}"] for e in encoded["captions"]}),
+            "preview": dg.MetadataValue.md(
+                thumbnail_preview(store, scenario.title, poster_key, thumbs[0][0] if thumbs else poster_key)
+            ),
         }
     )
+
+
+def thumbnail_preview(store: ObjectStore, title: str, poster_key: str, thumbnail_key: str) -> str:
+    """Markdown the UI renders in the materialization: the poster and the first thumbnail, linked."""
+    alt = title.replace("[", "(").replace("]", ")")
+    poster, thumb = store.url(poster_key), store.url(thumbnail_key)
+    return f"**{alt}**\n\n![{alt}]({poster})\n\n[poster]({poster}) · [thumbnail]({thumb})"

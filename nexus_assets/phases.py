@@ -5,27 +5,21 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 import dagster as dg
 
-from nexus_core.catalog import Catalog
+from nexus_core.catalog import Catalog, VideoNotFound, VideoRecord
+from nexus_core.logs import logged_phase
 from nexus_core.models import VideoRequest
+from nexus_core.phases import ASSET_PHASE as ASSET_PHASE  # re-exported: the names live in nexus_core
+from nexus_core.phases import PHASE_ASSETS as PHASE_ASSETS
+from nexus_core.run_tags import missing_tags, short_text
 from resources.catalog import CatalogResource
 from resources.kafka import PhaseEvents, phase_events
 from resources.pipeline import PipelineConfig
-
-PHASE_ASSETS: dict[str, tuple[str, ...]] = {
-    "script": ("scenario",),
-    "assets": ("scene_images", "voiceover", "music_bed"),
-    "compositing": ("composited_scenes",),
-    "rendering": ("master",),
-    "encoding": ("renditions",),
-    "finalization": ("published_video",),
-}
-ASSET_PHASE: dict[str, str] = {asset: phase for phase, assets in PHASE_ASSETS.items() for asset in assets}
 
 
 class PhaseFailed(Exception):
@@ -42,6 +36,7 @@ class PhaseRun:
     started: float
 
     events: PhaseEvents | None = None
+    artifacts: dict[str, str] = field(default_factory=dict)  # keys the body made: into the catalog at the end
 
     def progress(self, fraction: float) -> None:
         self.catalog.report_progress(self.video_id, phase=self.phase, percent=100.0 * fraction)
@@ -63,26 +58,65 @@ class PhaseRun:
         return tick
 
 
+class NotAVideo(dg.Failure):
+    """The partition names no video in the catalog (added by hand in the UI or with `dagster`)."""
+
+    def __init__(self, video_id: str) -> None:
+        super().__init__(
+            description=(
+                f"partition {video_id!r} is not a video in the catalog: videos are added with `nexus generate`, "
+                "the API or Kafka, which create the partition; this one was added by hand. Nothing was made; "
+                "the partition is removed by the `unknown_video_partitions` sensor after its grace period."
+            ),
+            allow_retries=False,
+        )
+
+
+def start_video_phase(
+    context: dg.AssetExecutionContext, catalog: Catalog, video_id: str, phase: str
+) -> VideoRecord:
+    """The catalog's start of the phase; a partition with no catalog row fails the step at once."""
+    try:
+        return catalog.start_phase(video_id, phase=phase, run_id=context.run_id)
+    except VideoNotFound:
+        raise NotAVideo(video_id) from None
+
+
+def describe_run(context: dg.AssetExecutionContext, record: VideoRecord) -> None:
+    """Title and prompt on the asset's materialization, and on the run's tags when its launcher left them
+    out (a UI launch, a backfill): the UI then shows what each partition and run is, not only its hex id."""
+    about = {"prompt": short_text(record.request.prompt)}
+    if record.title:
+        about["video_title"] = record.title
+    context.add_asset_metadata(about)
+    run = context.run
+    tags = missing_tags(run.tags, user_id=record.user_id, prompt=record.request.prompt, title=record.title)
+    if tags:
+        context.instance.add_run_tags(run.run_id, tags)
+
+
 @contextmanager
 def phase_run(context: dg.AssetExecutionContext, catalog: Catalog, asset_name: str) -> Iterator[PhaseRun]:
     """Mark the phase started, time it, and mark the video FAILED with the reason if the body raises."""
     video_id = context.partition_key
     phase = ASSET_PHASE[asset_name]
-    catalog.start_phase(video_id, phase=phase, run_id=context.run_id)
+    record = start_video_phase(context, catalog, video_id, phase)
     events = phase_events()  # None unless KAFKA_BOOTSTRAP_SERVERS is set: then progress also goes to Kafka
     run = PhaseRun(catalog=catalog, video_id=video_id, phase=phase, started=time.monotonic(), events=events)
     if events is not None:
         events.started(video_id, phase, context.run.run_id)
     try:
+        describe_run(context, record)
         yield run
     except Exception as exc:
         reason = f"{asset_name}: {exc}"
-        catalog.mark_failed(video_id, error=reason, phase=phase)
+        catalog.mark_failed(video_id, error=reason, phase=phase, run_id=context.run_id)
         context.log.error(reason)
         if events is not None:
             events.finished(video_id, phase, asset_name, error=reason)
         raise
-    catalog.finish_phase(video_id, phase=asset_name, seconds=round(time.monotonic() - run.started, 3))
+    catalog.finish_phase(video_id, phase=asset_name, seconds=round(time.monotonic() - run.started, 3),
+                         artifacts=run.artifacts, run_id=context.run_id)
     if events is not None:
         events.finished(video_id, phase, asset_name)
 
@@ -103,5 +137,7 @@ def phase_step(
 ) -> Iterator[Step]:
     """phase_run plus the request (read inside it, so a missing video fails the phase) and a scratch folder."""
     cat = catalog.catalog()
-    with phase_run(context, cat, asset_name) as run, pipeline.workdir(run.video_id, asset_name) as work:
+    with logged_phase(video_id=context.partition_key, run_id=context.run_id, phase=ASSET_PHASE[asset_name],
+                      asset=asset_name), \
+            phase_run(context, cat, asset_name) as run, pipeline.workdir(run.video_id, asset_name) as work:
         yield Step(cat, run.video_id, cat.get_request(run.video_id), run, work)

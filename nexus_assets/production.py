@@ -1,7 +1,10 @@
-"""The production code location: the one Definitions, with each step in its own pod (k8s_job_executor).
+"""The production code location: the one Definitions, every CPU phase in the run pod, the GPU phase in its own pod.
 
-The chart's user code deployment serves it with `dagster api grpc -m nexus_assets.production`; locally,
-`nexus_assets.definitions` keeps Dagster's default in-process/multiprocess executor.
+The chart's user code deployment serves it with `dagster api grpc -m nexus_assets.production`. K8sRunLauncher
+starts one run pod per video (CPU pool); the multiprocess executor runs each step there in a process of its
+own, so a step costs a process start, not a pod. `scene_images` with a diffusion model hands its work to a
+pod on the GPU pool through Dagster Pipes (resources.gpu_worker.K8sGpuPods, NEXUS_K8S_GPU_PODS): at most two
+pods per video. Locally, `nexus_assets.definitions` keeps Dagster's default executor.
 """
 
 from __future__ import annotations
@@ -9,32 +12,30 @@ from __future__ import annotations
 from typing import Any
 
 import dagster as dg
-from dagster_k8s import k8s_job_executor
 
 from nexus_assets.definitions import build_definitions
 from nexus_assets.jobs import MAKE_VIDEO_JOB
-from nexus_core.deploy_settings import DeploySettings
 from nexus_core.settings import NexusSettings
 
-STEP_EXECUTOR_NAME = "nexus_step_pods"
+RUN_POD_EXECUTOR_NAME = "nexus_run_pod"
+# The widest level of make_video is the assets phase (scene_images, voiceover, music_bed): three step
+# processes at once; every other phase is one step that waits for the previous one.
+RUN_POD_PROCESSES = 3
 
 
-def step_executor_config(deploy: DeploySettings) -> dict[str, Any]:
-    """Executor config: a bounded number of step pods per run (the GPU pool bounds GPU steps across runs)."""
-    return {"max_concurrent": deploy.max_concurrent_steps}
+def run_pod_executor_config() -> dict[str, Any]:
+    """Executor config: step processes at once in the run pod."""
+    return {"max_concurrent": RUN_POD_PROCESSES}
 
 
-def step_pod_executor(deploy: DeploySettings) -> dg.ExecutorDefinition:
-    """k8s_job_executor configured from the deploy settings."""
-    return k8s_job_executor.configured(step_executor_config(deploy), name=STEP_EXECUTOR_NAME)
+def run_pod_executor() -> dg.ExecutorDefinition:
+    """multiprocess_executor in the run pod (no step pods)."""
+    return dg.multiprocess_executor.configured(run_pod_executor_config(), name=RUN_POD_EXECUTOR_NAME)
 
 
-def build_production_definitions(
-    settings: NexusSettings | None = None, deploy: DeploySettings | None = None
-) -> dg.Definitions:
-    """The pipeline's Definitions (resources for settings.environment) with the step-pod executor."""
-    executor = dg.Definitions(executor=step_pod_executor(deploy or DeploySettings()))
-    return dg.Definitions.merge(build_definitions(settings), executor)
+def build_production_definitions(settings: NexusSettings | None = None) -> dg.Definitions:
+    """The pipeline's Definitions (resources for settings.environment) with the run-pod executor."""
+    return dg.Definitions.merge(build_definitions(settings), dg.Definitions(executor=run_pod_executor()))
 
 
 @dg.definitions

@@ -7,7 +7,6 @@ import dagster as dg
 from nexus_assets.manifests import load_manifest
 from nexus_assets.partitions import videos_partitions
 from nexus_assets.phases import phase_step
-from nexus_assets.placement import op_tags_for
 from nexus_core import storage_keys as keys
 from nexus_core.media.audio import mix_soundtrack
 from nexus_core.media.ffmpeg_args import build_concat_list, build_master_args
@@ -22,7 +21,6 @@ from resources.storage import ObjectStore
 @dg.asset(
     partitions_def=videos_partitions, group_name="rendering", kinds={"ffmpeg"},
     deps=["composited_scenes", "voiceover", "music_bed"],
-    op_tags=op_tags_for("master"),
 )
 def master(
     context: dg.AssetExecutionContext,

@@ -5,6 +5,7 @@ from typing import Any
 
 import dagster as dg
 
+from nexus_assets.image_batches import draw_scene_images, image_metadata
 from nexus_assets.manifests import (
     load_manifest,
     load_scenario,
@@ -14,78 +15,56 @@ from nexus_assets.manifests import (
 )
 from nexus_assets.partitions import videos_partitions
 from nexus_assets.phases import phase_step
-from nexus_assets.placement import op_tags_for
 from nexus_core import storage_keys as keys
+from nexus_core.algorithm_versions import algorithm_version
 from nexus_core.hashing import stable_hash
 from nexus_core.media.caption_render import caption_layout
-from nexus_core.media.image_io import write_rgb
 from nexus_core.media.timeline import VOICE_LEAD_S
 from nexus_core.models import MusicStyle, Scene
+from nexus_core.placement import GPU_POOL_NAME
 from resources.catalog import CatalogResource
+from resources.gpu_worker import GpuWorker
 from resources.image_generator import ImageGenerator
 from resources.music import MusicProvider
 from resources.pipeline import PipelineConfig
-from resources.storage import ObjectStore, file_sha256
+from resources.storage import ObjectStore
 from resources.voice import VoiceSynth
 
 VOICE_TAIL_S = 0.25
-IMAGE_VERSION = 2  # bumped when the same scene would be drawn differently (illustrations, backdrops)
-VOICE_VERSION = 2  # bumped when the same line would be voiced differently (engine, phrasing, pace)
 
 
 @dg.asset(partitions_def=videos_partitions, group_name="assets", kinds={"python"}, deps=["scenario"],
-          op_tags=op_tags_for("scene_images"))
+          pool=GPU_POOL_NAME)
 def scene_images(
     context: dg.AssetExecutionContext,
     catalog: CatalogResource,
     store: ObjectStore,
     image_generator: ImageGenerator,
+    gpu_worker: GpuWorker,
     pipeline: PipelineConfig,
 ) -> dg.MaterializeResult:
-    """One background image per scene at the output size."""
+    """One background image per scene at the output size; on a GPU worker when the generator wants one."""
     with phase_step(context, catalog, pipeline, "scene_images") as (_, video_id, request, run, work):
+        if image_generator.wants_gpu() and gpu_worker.launches():
+            extras = {"video_id": video_id, "request": request.model_dump(mode="json")}
+            result = gpu_worker.launch(context, asset="scene_images", extras=extras).get_materialize_result()
+            run.progress(1.0)
+            return dg.MaterializeResult(metadata={**result.metadata, "worker": type(gpu_worker).__name__})
         scenario = load_scenario(store, video_id)
-        reuse = reusable_entries(store, load_manifest(store, video_id, "assets/images", required=False))
-        tick = run.progress_of(len(scenario.scenes))
-        provider = image_generator.provider_name()
-
-        def make(scene: Scene) -> dict[str, Any]:
-            input_hash = stable_hash(scene, request.size, provider, video_id, IMAGE_VERSION)
-            if input_hash in reuse:
-                tick()
-                return {**reuse[input_hash], "reused": True}
-            seed = request.seed(video_id, f"image-{scene.scene_number}")
-            rgb = image_generator.generate(scene, seed=seed, size=request.size)
-            path = work / f"scene_{scene.scene_number:03d}.png"
-            write_rgb(path, rgb)
-            key = keys.scene_image(video_id, scene.scene_number)
-            size = store.put_file(key, path, content_type="image/png")
-            tick()
-            return {"scene_number": scene.scene_number, "key": key, "bytes": size,
-                    "sha256": file_sha256(path), "input_hash": input_hash, "seed": seed,
-                    "illustrations": image_generator.illustrations(scene, seed=seed)}
-
-        items = parallel_map(make, list(scenario.scenes), pipeline.workers)
-        shown = [name for item in items for name in item.get("illustrations", [])]
-        save_items_manifest(store, video_id, "assets/images", items,
-                            credits=image_generator.credits() if shown else [])
-    width, height = request.size
-    return dg.MaterializeResult(
-        metadata={
-            "images": len(items),
-            "width": width,
-            "height": height,
-            "reused": sum(1 for i in items if i.get("reused")),
-            "total_bytes": sum(int(i["bytes"]) for i in items),
-            "generator": provider,
-            "illustrations": dg.MetadataValue.json({i["scene_number"]: i.get("illustrations", []) for i in items}),
-            "keys": dg.MetadataValue.json([i["key"] for i in items]),
-        }
-    )
+        items = draw_scene_images(
+            store=store, generator=image_generator, video_id=video_id, request=request, scenario=scenario,
+            work=work, workers=pipeline.workers, tick=run.progress_of(len(scenario.scenes)),
+            version=algorithm_version("scene_images", pipeline.algorithm_versions),
+        )
+    metadata = image_metadata(items, request, image_generator.provider_name())
+    return dg.MaterializeResult(metadata={
+        **metadata,
+        "illustrations": dg.MetadataValue.json(metadata["illustrations"]),
+        "keys": dg.MetadataValue.json(metadata["keys"]),
+    })
 
 
-@dg.asset(partitions_def=videos_partitions, group_name="assets", kinds={"python"}, deps=["scenario"],
-          op_tags=op_tags_for("voiceover"))
+@dg.asset(partitions_def=videos_partitions, group_name="assets", kinds={"python"}, deps=["scenario"])
 def voiceover(
     context: dg.AssetExecutionContext,
     catalog: CatalogResource,
@@ -99,13 +78,14 @@ def voiceover(
         reuse = reusable_entries(store, load_manifest(store, video_id, "assets/voice", required=False))
         tick = run.progress_of(len(scenario.scenes))
         provider = voice.provider_name()
+        version = algorithm_version("voiceover", pipeline.algorithm_versions)
         # each spoken phrase is one caption: two lines of the frame's caption width
         phrase_chars = 2 * caption_layout(*request.size, request.language).max_chars
 
         def speak(scene: Scene) -> dict[str, Any]:
             max_s = max(0.5, scene.duration_seconds - VOICE_LEAD_S - VOICE_TAIL_S)
             input_hash = stable_hash(
-                scene.dialogue, request.language, request.voice, provider, max_s, phrase_chars, VOICE_VERSION
+                scene.dialogue, request.language, request.voice, provider, max_s, phrase_chars, version
             )
             if input_hash in reuse:
                 tick()
@@ -139,8 +119,7 @@ def voiceover(
     )
 
 
-@dg.asset(partitions_def=videos_partitions, group_name="assets", kinds={"python"}, deps=["scenario"],
-          op_tags=op_tags_for("music_bed"))
+@dg.asset(partitions_def=videos_partitions, group_name="assets", kinds={"python"}, deps=["scenario"])
 def music_bed(
     context: dg.AssetExecutionContext,
     catalog: CatalogResource,

@@ -6,8 +6,8 @@ import dagster as dg
 
 from nexus_assets.partitions import videos_partitions
 from nexus_assets.phases import PhaseFailed, phase_step
-from nexus_assets.placement import op_tags_for
 from nexus_core import storage_keys as keys
+from nexus_core.run_tags import title_tag
 from nexus_core.scenario_check import check_scenario
 from resources.catalog import CatalogResource
 from resources.pipeline import PipelineConfig
@@ -20,7 +20,6 @@ SCENARIO_CHECK = "scenario_is_valid"
 @dg.asset(
     partitions_def=videos_partitions,
     group_name="script",
-    op_tags=op_tags_for("scenario"),
     kinds={"python"},
     check_specs=[
         dg.AssetCheckSpec(
@@ -39,8 +38,10 @@ def scenario(
     pipeline: PipelineConfig,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """The scenario: title and scenes (description, visuals, dialogue, camera, lighting, duration)."""
-    with phase_step(context, catalog, pipeline, "scenario") as (_, video_id, request, run, _work):
+    with phase_step(context, catalog, pipeline, "scenario") as (cat, video_id, request, run, _work):
         result = script_writer.write(request, video_id=video_id)
+        cat.set_scenario(video_id, result)  # title, scenario JSON and the text ?q= searches
+        context.instance.add_run_tags(context.run_id, title_tag(result.title))
         problems = check_scenario(result, request)
         key = keys.scenario(video_id)
         store.put_json(key, result.model_dump(mode="json"))

@@ -1,8 +1,11 @@
-"""Each step's Kubernetes Job, built the way dagster_k8s's K8sStepHandler.launch_step builds it, without a cluster.
+"""The pods of a video, built the way dagster_k8s builds them, without a cluster: the run pod's Job
+(K8sRunLauncher.launch_run) and the GPU pod (PipesK8sClient.run's build_pod_body); plus one step's Job
+(`dagster api execute_step`) for running a single phase in a container of its own (tests/distributed).
 
-The container context is merged in the executor's order (run launcher, then the code location's context
-from the chart, then the executor config, then the step's `dagster-k8s/config` op tags) by dagster_k8s's
-own K8sContainerContext, and the Job comes from dagster_k8s.job.construct_dagster_k8s_job.
+The container context is merged in dagster_k8s's order (run launcher, then the code location's context from
+the chart) by its own K8sContainerContext; Jobs come from dagster_k8s.job.construct_dagster_k8s_job. Placement
+is computed here from the DeploySettings handed in (nexus_core.placement), as the launcher and the Pipes
+client compute it in the cluster from the settings of the pod they run in.
 """
 
 from __future__ import annotations
@@ -13,23 +16,22 @@ from typing import Any
 
 import dagster as dg
 import kubernetes.client
+from dagster._cli.api import ExecuteRunArgs
 from dagster._core.code_pointer import ModuleCodePointer
 from dagster._core.origin import JobPythonOrigin, RepositoryPythonOrigin
 from dagster._grpc.types import ExecuteStepArgs
 from dagster_k8s.container_context import K8sContainerContext
-from dagster_k8s.job import (
-    UserDefinedDagsterK8sConfig,
-    construct_dagster_k8s_job,
-    get_k8s_job_name,
-    get_user_defined_k8s_config,
-)
+from dagster_k8s.job import construct_dagster_k8s_job, get_job_name_from_run_id, get_k8s_job_name
+from dagster_k8s.pipes import build_pod_body, get_pod_name
+from dagster_pipes import DAGSTER_PIPES_CONTEXT_ENV_VAR, DAGSTER_PIPES_MESSAGES_ENV_VAR, encode_param
 
 from nexus_assets.jobs import MAKE_VIDEO_JOB
-from nexus_assets.placement import K8S_CONFIG_TAG, POOL_TAG, op_tags_for
-from nexus_assets.production import build_production_definitions, step_executor_config
+from nexus_assets.phases import ASSET_PHASE
 from nexus_core.deploy_settings import WORKER_LABELS, DeploySettings
+from nexus_core.placement import GPU_STEPS, gpu_pod_meta, gpu_pod_spec, run_pod_k8s_config
 
 PLACEHOLDER_RUN_ID = "00000000-0000-4000-8000-000000000000"
+Manifest = dict[str, Any]
 
 
 def run_launcher_config(deploy: DeploySettings) -> dict[str, Any]:
@@ -45,10 +47,7 @@ def run_launcher_config(deploy: DeploySettings) -> dict[str, Any]:
         "env_config_maps": [f"{deploy.fullname}-pipeline-env", deploy.settings_config_map],
         "env_secrets": [deploy.env_secret],
         "labels": dict(WORKER_LABELS),
-        "run_k8s_config": {
-            "pod_spec_config": {"node_selector": {deploy.pool_label_key: deploy.cpu_pool}},
-            "container_config": {"resources": deploy.sizes["run"].requirements()},
-        },
+        "run_k8s_config": run_pod_k8s_config(deploy),
         "fail_pod_on_run_failure": True,
     }
 
@@ -113,88 +112,71 @@ def job_origin(deploy: DeploySettings) -> JobPythonOrigin:
     return JobPythonOrigin(MAKE_VIDEO_JOB, repository)
 
 
-def executor_container_context(config: Mapping[str, Any]) -> K8sContainerContext:
-    """The container context k8s_job_executor builds from its own config."""
-    return K8sContainerContext(
-        image_pull_policy=config.get("image_pull_policy"),
-        image_pull_secrets=config.get("image_pull_secrets"),
-        service_account_name=config.get("service_account_name"),
-        env_config_maps=config.get("env_config_maps"),
-        env_secrets=config.get("env_secrets"),
-        env_vars=config.get("env_vars"),
-        volume_mounts=config.get("volume_mounts"),
-        volumes=config.get("volumes"),
-        labels=config.get("labels"),
-        namespace=config.get("job_namespace"),
-        resources=config.get("resources"),
-        scheduler_name=config.get("scheduler_name"),
-        security_context=config.get("security_context"),
-        run_k8s_config=UserDefinedDagsterK8sConfig.from_dict(config.get("step_k8s_config", {})),
-    )
-
-
-def step_job(step_key: str, step_tags: Mapping[str, str], deploy: DeploySettings) -> kubernetes.client.V1Job:
-    """The Job the executor would create for one step of a make_video run."""
+def _run_context(deploy: DeploySettings) -> tuple[dg.DagsterRun, LauncherView, K8sContainerContext]:
     origin = job_origin(deploy)
     launcher = LauncherView.from_config(run_launcher_config(deploy))
     run = dg.DagsterRun(job_name=MAKE_VIDEO_JOB, run_id=PLACEHOLDER_RUN_ID, job_code_origin=origin)
-    context = (
-        K8sContainerContext.create_for_run(run, launcher, include_run_tags=False)  # type: ignore[arg-type]
-        .merge(executor_container_context(step_executor_config(deploy)))
-        .merge(K8sContainerContext(run_k8s_config=get_user_defined_k8s_config(step_tags)))
-    )
-    job_config = context.get_k8s_job_config(None, launcher)
-    if not job_config.job_image:
-        job_config = job_config.with_image(origin.repository_origin.container_image)
-    args = ExecuteStepArgs(job_origin=origin, run_id=PLACEHOLDER_RUN_ID, step_keys_to_execute=[step_key])
-    name = f"dagster-step-{get_k8s_job_name(PLACEHOLDER_RUN_ID, step_key)}"
+    context = K8sContainerContext.create_for_run(run, launcher, include_run_tags=False)  # type: ignore[arg-type]
+    return run, launcher, context
+
+
+def _job(deploy: DeploySettings, *, name: str, args: list[str], component: str, labels: dict[str, str],
+         env_vars: list[dict[str, str]]) -> kubernetes.client.V1Job:
+    origin = job_origin(deploy)
+    _, launcher, context = _run_context(deploy)
+    job_config = context.get_k8s_job_config(origin.repository_origin.container_image, launcher)
     job = construct_dagster_k8s_job(
-        job_config=job_config,
-        args=args.get_command_args(skip_serialized_namedtuple=True),
-        job_name=name,
-        pod_name=name,
-        component="step_worker",
+        job_config=job_config, args=args, job_name=name, pod_name=name, component=component,
         user_defined_k8s_config=context.run_k8s_config,
-        labels={
-            "dagster/job": MAKE_VIDEO_JOB,
-            "dagster/op": step_key,
-            "dagster/run-id": PLACEHOLDER_RUN_ID,
-            "dagster/code-location": deploy.code_location,  # set from the run's remote origin in a cluster
-        },
-        env_vars=[
-            *args.get_command_env(),
-            {"name": "DAGSTER_RUN_JOB_NAME", "value": MAKE_VIDEO_JOB},
-            {"name": "DAGSTER_RUN_STEP_KEY", "value": step_key},
-        ],
+        labels={"dagster/job": MAKE_VIDEO_JOB, "dagster/run-id": PLACEHOLDER_RUN_ID,
+                "dagster/code-location": deploy.code_location, **labels},  # from the run's origin in a cluster
+        env_vars=[{"name": "DAGSTER_RUN_JOB_NAME", "value": MAKE_VIDEO_JOB}, *env_vars],
     )
-    job.metadata.namespace = context.namespace  # launch_step creates it there
+    job.metadata.namespace = context.namespace  # the launcher creates it there
     return job
 
 
-def step_tags_of(definitions: dg.Definitions) -> dict[str, Mapping[str, str]]:
-    """Each step of make_video (one per asset op) and its tags, in topological order."""
-    job = definitions.resolve_job_def(MAKE_VIDEO_JOB)
-    return {node.name: node.tags for node in job.nodes_in_topological_order}
+def run_job(deploy: DeploySettings) -> kubernetes.client.V1Job:
+    """The run pod's Job as K8sRunLauncher.launch_run creates it for a make_video run: every CPU phase runs in it."""
+    args = ExecuteRunArgs(job_origin=job_origin(deploy), run_id=PLACEHOLDER_RUN_ID, instance_ref=None,
+                          set_exit_code_on_failure=True).get_command_args()
+    return _job(deploy, name=get_job_name_from_run_id(PLACEHOLDER_RUN_ID), args=list(args), component="run_worker",
+                labels={}, env_vars=[])
 
 
-class StaleOpTags(RuntimeError):
-    """The asset modules were imported with other NEXUS_K8S_* settings than the ones being rendered."""
+def step_job(step_key: str, deploy: DeploySettings) -> kubernetes.client.V1Job:
+    """One step of a make_video run as a Job of its own (`dagster api execute_step`, the run pod's image, env and
+    placement): what runs a single phase in a fresh container, as tests/distributed does with each phase."""
+    if step_key not in ASSET_PHASE:
+        raise KeyError(f"no step {step_key!r} in {MAKE_VIDEO_JOB} (steps: {', '.join(ASSET_PHASE)})")
+    args = ExecuteStepArgs(job_origin=job_origin(deploy), run_id=PLACEHOLDER_RUN_ID, step_keys_to_execute=[step_key])
+    return _job(
+        deploy, name=f"dagster-step-{get_k8s_job_name(PLACEHOLDER_RUN_ID, step_key)}",
+        args=args.get_command_args(skip_serialized_namedtuple=True), component="step_worker",
+        labels={"dagster/op": step_key},
+        env_vars=[*args.get_command_env(), {"name": "DAGSTER_RUN_STEP_KEY", "value": step_key}],
+    )
 
 
-def check_op_tags(step_tags: Mapping[str, Mapping[str, str]], deploy: DeploySettings) -> None:
-    """Raise StaleOpTags unless every step carries the placement tags these settings give."""
-    for step, tags in step_tags.items():
-        placement_tags = {key: tags[key] for key in (K8S_CONFIG_TAG, POOL_TAG) if key in tags}
-        if placement_tags != op_tags_for(step, deploy):
-            raise StaleOpTags(
-                f"step {step!r} was defined with other NEXUS_K8S_* settings than these (op tags are set when the "
-                "asset modules are imported): set the variables before the import, e.g. in a fresh process"
-            )
+def gpu_pod(asset: str, deploy: DeploySettings) -> kubernetes.client.V1Pod:
+    """The GPU phase's pod as PipesK8sClient.run submits it (dagster_k8s.pipes.build_pod_body), with placeholder
+    Pipes bootstrap values (the real ones carry the run's context and the log message reader's params)."""
+    body = build_pod_body(
+        pod_name=get_pod_name(PLACEHOLDER_RUN_ID, asset),
+        image=None,
+        command=None,
+        env_vars={DAGSTER_PIPES_CONTEXT_ENV_VAR: encode_param({"env": {"placeholder": True}}),
+                  DAGSTER_PIPES_MESSAGES_ENV_VAR: encode_param({"stdio": "stderr"})},
+        base_pod_meta=gpu_pod_meta(asset, deploy),
+        base_pod_spec=gpu_pod_spec(asset, deploy),
+    )
+    body.metadata.namespace = deploy.namespace  # run() creates it in the namespace it is given
+    body.api_version, body.kind = "v1", "Pod"  # implied by the create_namespaced_pod call; stated for the manifest
+    return body
 
 
-def render_step_jobs(deploy: DeploySettings, definitions: dg.Definitions | None = None) -> dict[str, dict[str, Any]]:
-    """Every step's Job as a plain manifest, keyed by step, from the real op tags of the production Definitions."""
-    step_tags = step_tags_of(definitions or build_production_definitions(deploy=deploy))
-    check_op_tags(step_tags, deploy)
+def render_video_pods(deploy: DeploySettings) -> dict[str, Manifest]:
+    """Every pod a video costs, as plain manifests: `run-worker` (a Job) and one `gpu-<asset>` per GPU phase."""
     serialize = kubernetes.client.ApiClient().sanitize_for_serialization
-    return {step: serialize(step_job(step, tags, deploy)) for step, tags in step_tags.items()}
+    pods = {"run-worker": serialize(run_job(deploy))}
+    return pods | {f"gpu-{asset}": serialize(gpu_pod(asset, deploy)) for asset in GPU_STEPS}

@@ -15,6 +15,7 @@ from nexus_assets.jobs import phase_and_downstream
 from nexus_assets.partitions import VIDEOS_PARTITION
 from nexus_core.catalog import Catalog
 from nexus_core.models import VideoStatus
+from nexus_core.run_tags import RunSource, run_tags
 
 FINAL_BACKFILL_STATES = {
     BulkActionStatus.COMPLETED,
@@ -49,7 +50,19 @@ def select_videos(
     return ids
 
 
-def launch_backfill(instance: dg.DagsterInstance, *, phase: str, video_ids: Sequence[str]) -> str:
+def owners(catalog: Catalog, video_ids: Sequence[str]) -> dict[str | None, list[str]]:
+    """The videos grouped by owner, in the given order: one backfill per owner, so each of its runs carries
+    that owner's nexus/user tag (the production instance's per-user run limit counts it)."""
+    users = {r.video_id: r.user_id for r in catalog.list_videos(video_ids=list(video_ids))}
+    groups: dict[str | None, list[str]] = {}
+    for video_id in video_ids:
+        groups.setdefault(users.get(video_id), []).append(video_id)
+    return groups
+
+
+def launch_backfill(
+    instance: dg.DagsterInstance, *, phase: str, video_ids: Sequence[str], user_id: str | None = None
+) -> str:
     """Submit the backfill to the instance (it shows on the UI's Backfills page); returns its id."""
     graph = build_definitions().resolve_asset_graph()
     selection = sorted(phase_and_downstream(phase).resolve(graph), key=lambda k: k.to_user_string())
@@ -63,7 +76,7 @@ def launch_backfill(instance: dg.DagsterInstance, *, phase: str, video_ids: Sequ
         partition_names=list(video_ids),
         asset_selection=selection,
         backfill_timestamp=time.time(),
-        tags={"nexus/phase": phase, "nexus/source": "backfill-cli"},
+        tags={"nexus/phase": phase, **run_tags(source=RunSource.BACKFILL, user_id=user_id)},
         dynamic_partitions_store=instance,
         all_partitions=False,
         title=f"reprocess {phase} for {len(video_ids)} video(s)",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,17 +17,15 @@ from nexus_assets.phases import ASSET_PHASE, PHASE_ASSETS
 from nexus_cli.instance import prepare_instance
 from nexus_core.catalog import Catalog, VideoRecord
 from nexus_core.models import VideoRequest, VideoStatus
+from nexus_core.run_tags import RunSource, run_tags
 from nexus_core.settings import NexusSettings
+from nexus_core.storage_keys import new_video_id
 from resources.storage import LocalObjectStore
 
 QUIET_RUN_CONFIG = {
     "execution": {"config": {"in_process": {}}},
     "loggers": {"console": {"config": {"log_level": "ERROR"}}},
 }
-
-
-def new_video_id() -> str:
-    return uuid.uuid4().hex[:16]
 
 
 def submit_video(
@@ -41,20 +38,25 @@ def submit_video(
     return video_id
 
 
-def run_video(instance: dg.DagsterInstance, video_id: str) -> dg.ExecutionResult:
-    """Materialize the six phases for one partition in this process; the run is recorded in the instance."""
+def run_video(
+    instance: dg.DagsterInstance, video_id: str, *, source: RunSource = RunSource.CLI, record: VideoRecord | None = None
+) -> dg.JobExecutionResult:
+    """Materialize the six phases for one partition in this process; the run is recorded in the instance,
+    tagged with the video's owner, the request's source and its prompt (nexus_core.run_tags)."""
+    tags = run_tags(source=source, video_id=video_id, user_id=record.user_id if record else None,
+                    prompt=record.request.prompt if record else None, title=record.title if record else None)
     return dg.execute_job(
         dg.reconstructable(make_video_job),
         instance=instance,
         run_config=QUIET_RUN_CONFIG,
-        tags={"dagster/partition": video_id, "nexus/source": "cli"},
+        tags=tags,
     )
 
 
 def run_failure_reason(outcome: dict[str, object]) -> str | None:
     """The first step failure's message from a finished run, or the exception that stopped it."""
     result = outcome.get("result")
-    if isinstance(result, dg.ExecutionResult):
+    if isinstance(result, dg.JobExecutionResult):
         for event in result.get_step_failure_events():
             error = event.step_failure_data.error
             if error is not None:
@@ -108,7 +110,7 @@ def generate(settings: NexusSettings, request: VideoRequest, console: Console) -
 
     def work() -> None:
         try:
-            outcome["result"] = run_video(instance, video_id)
+            outcome["result"] = run_video(instance, video_id, record=catalog.require(video_id))
         except BaseException as exc:  # surfaced below, after the progress view closes
             outcome["error"] = exc
 

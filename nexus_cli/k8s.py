@@ -1,9 +1,9 @@
-"""`nexus k8s render`: every step's Job as the k8s executor builds it, plus the non-chart manifests, validated."""
+"""`nexus k8s render`: the pods a video costs (run pod Job, GPU pod) as Dagster builds them, plus the non-chart
+manifests, validated."""
 
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ import yaml
 from pydantic import ValidationError
 from rich.console import Console
 
+from nexus_cli.extras import needs_extras
 from nexus_cli.k8s_manifests import Manifest, crd_problems, is_crd, render_manifests
 from nexus_core.deploy_settings import DEPLOY_ENVIRONMENTS, DeploySettings, load_deploy_settings
 from nexus_core.models import describe_validation_error
@@ -22,7 +23,7 @@ def register(subparsers: Any) -> None:
     """Add `nexus k8s render`."""
     k8s = subparsers.add_parser("k8s", help="Kubernetes: render and check the manifests of an environment")
     commands = k8s.add_subparsers(dest="k8s_command", required=True)
-    render = commands.add_parser("render", help="write every step's Job and the non-chart manifests, validated")
+    render = commands.add_parser("render", help="write a video's pods and the non-chart manifests, validated")
     render.add_argument("--env", choices=DEPLOY_ENVIRONMENTS, default="production")
     render.add_argument("--out", type=Path, help=f"output folder (default {DEFAULT_OUT}/ENV)")
     render.add_argument("--no-validate", action="store_true", help="skip kubernetes-validate --strict")
@@ -30,11 +31,11 @@ def register(subparsers: Any) -> None:
 
 
 def render(deploy: DeploySettings) -> dict[str, Manifest]:
-    """Relative path -> manifest: jobs/NN-step.yaml (what the executor creates) and manifests/*.yaml (to apply)."""
-    from nexus_assets.step_jobs import render_step_jobs
+    """Relative path -> manifest: pods/*.yaml (what a video's run creates: the run pod's Job and the GPU pod)
+    and manifests/*.yaml (to apply)."""
+    from nexus_assets.step_jobs import render_video_pods
 
-    jobs = render_step_jobs(deploy)
-    files = {f"jobs/{n:02d}-{step}.yaml": job for n, (step, job) in enumerate(jobs.items(), start=1)}
+    files = {f"pods/{name}.yaml": manifest for name, manifest in render_video_pods(deploy).items()}
     return files | {f"manifests/{name}": manifest for name, manifest in render_manifests(deploy).items()}
 
 
@@ -62,6 +63,7 @@ def validate(manifest: Manifest, kubernetes_version: str) -> list[str]:
     return []
 
 
+@needs_extras("k8s render")
 def run_render(args: argparse.Namespace) -> int:
     console = Console()
     try:
@@ -70,8 +72,6 @@ def run_render(args: argparse.Namespace) -> int:
         for field, message in describe_validation_error(exc):
             console.print(f"[red]error[/]: NEXUS_K8S_{field.upper()}: {message}", soft_wrap=True)
         return 2
-    # The code server reads these same values from the nexus-k8s-settings ConfigMap before importing the assets.
-    os.environ.update(deploy.env_vars())
     out = args.out or DEFAULT_OUT / args.env
     files = render(deploy)
     write(files, out)

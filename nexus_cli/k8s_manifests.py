@@ -25,7 +25,7 @@ def _meta(name: str, deploy: DeploySettings, labels: dict[str, str] | None = Non
 
 
 def settings_config_map(deploy: DeploySettings) -> Manifest:
-    """NEXUS_K8S_* for the code server and the run and step pods: the op tags are computed from the same values."""
+    """NEXUS_K8S_* for the code server, run pods and GPU pods: a run pod computes the GPU pod's placement from them."""
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 from rich.console import Console
 
+from nexus_cli.settings_errors import BadSetting, load_settings
+from nexus_core.logs import configure_logging
 from nexus_core.models import (
     FRAME_RATES,
     Aspect,
@@ -23,6 +25,7 @@ from nexus_core.models import (
     VideoStatus,
     describe_validation_error,
 )
+from nexus_core.phases import PHASES
 from nexus_core.settings import NexusSettings
 
 CLI_FLAGS = {
@@ -38,8 +41,8 @@ CLI_FLAGS = {
     "caption_style": "--captions",
 }
 # Modules with `register(subparsers)` adding their own subcommands; each sets `handler=fn(args) -> int`.
-EXTRA_COMMAND_MODULES: tuple[str, ...] = ("nexus_cli.api_commands", "nexus_cli.k8s", "nexus_cli.up", "nexus_cli.voices")
-PHASES = ("script", "assets", "compositing", "rendering", "encoding", "finalization")
+EXTRA_COMMAND_MODULES: tuple[str, ...] = ("nexus_cli.api_commands", "nexus_cli.k8s", "nexus_cli.up", "nexus_cli.voices",
+                                          "nexus_cli.metrics_exporter", "nexus_cli.videos")
 
 
 def _values(enum: type) -> str:
@@ -103,8 +106,13 @@ def parse_since(value: str | None) -> datetime | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    configure_logging(service=f"nexus {args.command}")  # once per process: text in a terminal, JSON in pods
     console = Console(stderr=False, soft_wrap=not sys.stdout.isatty())  # piped: one path per line, unwrapped
-    settings = NexusSettings()
+    try:
+        settings = load_settings(NexusSettings, NexusSettings)
+    except BadSetting as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.command == "generate":
         try:
             request = parse_request(args)
@@ -134,6 +142,7 @@ def _backfill(args: argparse.Namespace, settings: NexusSettings, console: Consol
         NothingToBackfill,
         backfill_daemon_running,
         launch_backfill,
+        owners,
         select_videos,
         wait_for_backfill,
     )
@@ -141,16 +150,20 @@ def _backfill(args: argparse.Namespace, settings: NexusSettings, console: Consol
     from nexus_core.catalog import Catalog
 
     instance = prepare_instance(settings)
+    catalog = Catalog(settings.catalog_url)
     try:
         ids = select_videos(
-            Catalog(settings.catalog_url), status=VideoStatus(args.status) if args.status else None,
+            catalog, status=VideoStatus(args.status) if args.status else None,
             since=parse_since(args.since), video_ids=args.videos,
         )
     except NothingToBackfill as exc:
         console.print(f"[red]error[/]: {exc}")
         return 2
-    backfill_id = launch_backfill(instance, phase=args.phase, video_ids=ids)
-    console.print(f"backfill {backfill_id}: phase {args.phase} and downstream for {len(ids)} video(s)")
+    backfill_ids = []
+    for user_id, user_videos in owners(catalog, ids).items():  # one per owner: runs carry nexus/user
+        backfill_id = launch_backfill(instance, phase=args.phase, video_ids=user_videos, user_id=user_id)
+        backfill_ids.append(backfill_id)
+        console.print(f"backfill {backfill_id}: phase {args.phase} and downstream for {len(user_videos)} video(s)")
     console.print("it runs in the Dagster daemon (`nexus ui` starts one); see the UI's Backfills page")
     if args.wait and not backfill_daemon_running(instance):
         console.print(
@@ -159,9 +172,12 @@ def _backfill(args: argparse.Namespace, settings: NexusSettings, console: Consol
         )
         return 1
     if args.wait:
-        status = wait_for_backfill(instance, backfill_id, timeout_s=args.timeout)
-        console.print(f"backfill {backfill_id}: {status.value}")
-        return 0 if status.value in ("COMPLETED", "COMPLETED_SUCCESS") else 1
+        ok = True
+        for backfill_id in backfill_ids:
+            status = wait_for_backfill(instance, backfill_id, timeout_s=args.timeout)
+            console.print(f"backfill {backfill_id}: {status.value}")
+            ok = ok and status.value in ("COMPLETED", "COMPLETED_SUCCESS")
+        return 0 if ok else 1
     return 0
 
 

@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 HELM_VALUES_DIR = Path(__file__).resolve().parent.parent / "helm-values"
 DEPLOY_ENVIRONMENTS = ("production", "staging")
 ROLE_LABEL = "nexus.video/role"  # what the NetworkPolicies select on
-WORKER_LABELS = {ROLE_LABEL: "worker"}  # code server, run and step pods
+WORKER_LABELS = {ROLE_LABEL: "worker"}  # code server, run pods and GPU pods
 DAGSTER_SYSTEM_LABELS = {ROLE_LABEL: "dagster-system"}  # webserver and daemon (set in helm-values/)
 
 
@@ -41,14 +41,12 @@ class PodResources(BaseModel):
 
 
 # Sized from bench/render.py: a 60 s 1080p30 video peaks under 1 GiB RSS for the whole pipeline in one
-# process, and compositing/encoding keep ~2 cores busy; a step pod gets twice that memory headroom.
+# process, and compositing/encoding keep ~2 cores busy. The run pod runs every CPU phase (up to three step
+# processes at once in the assets phase), so it gets the media size with headroom for those processes.
 DEFAULT_SIZES: dict[str, PodResources] = {
-    "light": PodResources(cpu="250m", cpu_limit="1", memory="512Mi"),  # script, finalization: I/O and API calls
-    "audio": PodResources(cpu="1", cpu_limit="2", memory="1Gi"),  # voice and music synthesis
-    "media": PodResources(cpu="2", cpu_limit="4", memory="2Gi"),  # compositing, rendering, CPU encoding
-    "diffusion": PodResources(cpu="4", cpu_limit="8", memory="16Gi"),  # diffusers pipeline beside the GPU
-    "gpu_encode": PodResources(cpu="2", cpu_limit="4", memory="4Gi"),  # NVENC encoding
-    "run": PodResources(cpu="250m", cpu_limit="1", memory="512Mi"),  # the run worker that launches step pods
+    "run": PodResources(cpu="2", cpu_limit="4", memory="3Gi"),  # the run pod: script, voice, music, compositing,
+    # rendering, encoding and finalization, one process per step
+    "diffusion": PodResources(cpu="4", cpu_limit="8", memory="16Gi"),  # the GPU pod: diffusers beside the GPU
     "code_server": PodResources(cpu="500m", cpu_limit="1", memory="1Gi"),  # the code location's gRPC server
 }
 
@@ -75,10 +73,9 @@ class DeploySettings(BaseSettings):
     cpu_pool: str = "cpu"
     system_pool: str = Field(default="system", description="Webserver, daemon, API.")
     gpu_resource: str = Field(default="nvidia.com/gpu", description="Extended resource and taint key of GPUs.")
-    gpu_encoding: bool = Field(default=False, description="Encode renditions with NVENC on the GPU pool.")
-    gpu_concurrency_pool: str = Field(default="gpu", description="Dagster concurrency pool of the GPU steps.")
-    gpu_pool_limit: int = Field(default=4, ge=1, description="GPU steps at once across all runs.")
-    max_concurrent_steps: int = Field(default=4, ge=1, description="Step pods at once within one run.")
+    gpu_pods: bool = Field(default=False, description="Draw scene images in a pod on the GPU pool (Dagster Pipes) "
+                           "when a diffusion model is configured; off: in the run pod.")
+    gpu_pool_limit: int = Field(default=4, ge=1, description="GPU pods at once across all runs (Dagster pool 'gpu').")
     sizes: dict[str, PodResources] = Field(default_factory=lambda: dict(DEFAULT_SIZES))
 
     env_secret: str = Field(default="nexus-env", description="Existing Secret: provider keys, storage, catalog.")
@@ -110,9 +107,9 @@ class DeploySettings(BaseSettings):
     redis_cidr: str = "10.0.0.0/8"
     redis_port: int = 6379
     s3_cidr: str = Field(default="0.0.0.0/0", description="Object store (and provider APIs) over HTTPS.")
-    kube_api_cidr: str = Field(default="10.0.0.0/8", description="The API server: run pods launch step pods.")
+    kube_api_cidr: str = Field(default="10.0.0.0/8", description="The API server: run pods launch GPU pods.")
 
-    @field_validator("gpu_pool", "cpu_pool", "system_pool", "gpu_concurrency_pool")
+    @field_validator("gpu_pool", "cpu_pool", "system_pool")
     @classmethod
     def _label_value(cls, value: str) -> str:
         """Pool names are node label values: at most 63 of [A-Za-z0-9-_.], alphanumeric at both ends."""
@@ -139,7 +136,7 @@ class DeploySettings(BaseSettings):
     @field_validator("sizes", mode="before")
     @classmethod
     def _merge_sizes(cls, value: Any) -> Any:
-        """Overlay partial sizes (NEXUS_K8S_SIZES__MEDIA__MEMORY=3Gi) on the defaults instead of replacing them."""
+        """Overlay partial sizes (NEXUS_K8S_SIZES__RUN__MEMORY=4Gi) on the defaults instead of replacing them."""
         if not isinstance(value, dict):
             return value
         merged: dict[str, Any] = {name: size.model_dump() for name, size in DEFAULT_SIZES.items()}
@@ -160,7 +157,7 @@ class DeploySettings(BaseSettings):
 
     @property
     def settings_config_map(self) -> str:
-        """ConfigMap carrying these settings into the code server and the run and step pods."""
+        """ConfigMap carrying these settings into the code server, the run pods and the GPU pods."""
         return "nexus-k8s-settings"
 
     def env_vars(self) -> dict[str, str]:

@@ -8,22 +8,21 @@ video's events stay in order on one partition).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from nexus_core.clock import utcnow
 from nexus_core.models import VideoRequest
+from nexus_core.service_level import Adjustment
 from nexus_core.storage_keys import check_video_id
 
 SCHEMA_VERSION = 1
 
 VideoId = Annotated[str, Field(min_length=1, max_length=64)]
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class MessageError(ValueError):
@@ -61,6 +60,7 @@ class GenerationRequest(_VideoMessage):
     user_id: str | None = None
     request: VideoRequest
     token_cost: int | None = None
+    source: str | None = Field(default=None, max_length=32, description="Who sent it: 'api' from the REST API.")
     requested_at: datetime = Field(default_factory=utcnow)
 
     def key(self) -> bytes:
@@ -96,6 +96,9 @@ class VideoEvent(_VideoMessage):
     run_id: str | None = None
     error: str | None = None
     urls: dict[str, str] = Field(default_factory=dict, description="Final artifacts (completed only).")
+    adjustments: list[Adjustment] = Field(
+        default_factory=list, description="Completed only: request fields served differently from what was asked "
+                                          "(a preview; ULTRA served and charged as HD without a GPU pool).")
 
     def key(self) -> bytes:
         return self.video_id.encode()

@@ -95,6 +95,17 @@ MAX_PROMPT_CHARS = 2000
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+def check_unicode(text: str, what: str = "text") -> str:
+    """Refuse text that is not valid Unicode: a lone surrogate (a JSON `\\ud800` escape, or an undecodable
+    byte in a command-line argument) can be neither stored as UTF-8 nor shown, so it is refused at input."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"{what} is not valid Unicode: a lone surrogate (U+{ord(text[exc.start]):04X}) at "
+                         f"character {exc.start + 1}") from None
+    return text
+
+
 def strip_control_characters(text: str) -> str:
     """Drop control and format characters (keeps newlines and tabs as spaces), then strip."""
     cleaned = _CONTROL.sub("", text.replace("\t", " ").replace("\n", " "))
@@ -120,7 +131,8 @@ class VideoRequest(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
 
-    prompt: Annotated[str, Field(description="What the video is about (1-2000 characters).")]
+    prompt: Annotated[str, Field(min_length=1, max_length=MAX_PROMPT_CHARS,
+                                 description="What the video is about (1-2000 characters).")]
     duration_seconds: Annotated[
         int, Field(ge=MIN_DURATION_S, le=MAX_DURATION_S, description="Length of the video in seconds.")
     ] = 30
@@ -132,6 +144,18 @@ class VideoRequest(BaseModel):
     voice: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.+-]+$")] = "default"
     language: Language = Language.EN
     caption_style: CaptionStyle = CaptionStyle.PHRASE
+    preview: bool = Field(default=False, description="A cheaper draft: at most 720p, STANDARD quality, fewer "
+                                                     "diffusion steps (nexus_core.service_level).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: object) -> object:
+        """Every text field must be valid Unicode (one rule for all of them: check_unicode)."""
+        if isinstance(data, dict):
+            for name, value in data.items():
+                if isinstance(value, str):
+                    check_unicode(value, str(name))
+        return data
 
     @field_validator("prompt", mode="before")
     @classmethod

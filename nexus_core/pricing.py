@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from nexus_core.models import Quality, Resolution, VideoRequest
+from nexus_core.service_level import served_request
 
 
 class Plan(StrEnum):
@@ -53,13 +54,21 @@ RESOLUTION_FACTOR: dict[Resolution, float] = {
 }
 
 
-def token_cost(request: VideoRequest) -> int:
-    """Whole tokens for a request: duration x quality x resolution, rounded up, at least 1."""
+# A preview is priced at its served quality and resolution (STANDARD, 720p at most), then halved again for
+# its fewer diffusion steps.
+PREVIEW_FACTOR = 0.5
+
+
+def token_cost(request: VideoRequest, *, gpu_pool: bool = True) -> int:
+    """Whole tokens for what is served (nexus_core.service_level): duration x quality x resolution (x the
+    preview factor), rounded up, at least 1. Without a GPU pool, ULTRA is served and charged as HD."""
+    served = served_request(request, gpu_pool=gpu_pool).request
     raw = (
-        request.duration_seconds
+        served.duration_seconds
         * TOKENS_PER_SECOND
-        * QUALITY_FACTOR[Quality(request.quality)]
-        * RESOLUTION_FACTOR[Resolution(request.resolution)]
+        * QUALITY_FACTOR[Quality(served.quality)]
+        * RESOLUTION_FACTOR[Resolution(served.resolution)]
+        * (PREVIEW_FACTOR if served.preview else 1.0)
     )
     return max(1, math.ceil(round(raw, 6)))
 

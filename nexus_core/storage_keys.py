@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import re
+import uuid
 
-_VIDEO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+# a video id is a Dagster partition key and a path segment: the API's path parameters use this pattern too
+VIDEO_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+_VIDEO_ID = re.compile(VIDEO_ID_PATTERN)
+
+
+def new_video_id() -> str:
+    """A fresh video id: 16 hex digits."""
+    return uuid.uuid4().hex[:16]
+
+
+def is_video_id(value: object) -> bool:
+    """Whether value is a string that matches VIDEO_ID_PATTERN."""
+    return isinstance(value, str) and _VIDEO_ID.match(value) is not None
 
 
 def check_video_id(video_id: str) -> str:
     """Return the id if it is safe as a partition key and a path segment, else raise ValueError."""
-    if not _VIDEO_ID.match(video_id):
+    if not is_video_id(video_id):
         raise ValueError(f"invalid video id {video_id!r}: use 1-64 letters, digits, '_' or '-'")
     return video_id
 

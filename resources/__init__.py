@@ -33,6 +33,7 @@ def resources_for(
 
 def _local_resources(settings: NexusSettings) -> dict[str, Any]:
     from resources.catalog import CatalogResource
+    from resources.gpu_worker import GpuWorker
     from resources.image_generator import ProceduralImageGenerator
     from resources.music import SynthMusic
     from resources.pipeline import PipelineConfig
@@ -49,13 +50,21 @@ def _local_resources(settings: NexusSettings) -> dict[str, Any]:
         "voice": voice,
         "music": SynthMusic(),
         "pipeline": PipelineConfig(workers=settings.workers),
+        "gpu_worker": GpuWorker(),  # GPU phases run in the step's own process
     }
 
 
 def _production_resources(settings: NexusSettings, p: ProviderSettings) -> dict[str, Any]:
     """Only the resources whose real implementation is configured; secrets stay EnvVars (read at launch)."""
+    from resources.gpu_worker import K8sGpuPods
+    from resources.pipeline import PipelineConfig
+
     cache = Path(p.provider_cache_dir or settings.resolved_home / "cache")
-    chosen: dict[str, Any] = {}
+    chosen: dict[str, Any] = {
+        # scene images go to a pod on the GPU pool when NEXUS_K8S_GPU_PODS is on (read when the step starts)
+        "gpu_worker": K8sGpuPods(),
+        "pipeline": PipelineConfig(workers=settings.workers, gpu_encoding=p.gpu_encoding),  # type: ignore[arg-type]
+    }
     if p.openai_api_key or p.openai_base_url:
         from resources.openai_writer import OpenAIScriptWriter
 

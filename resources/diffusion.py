@@ -19,7 +19,8 @@ from pydantic import Field
 
 from nexus_core.image_prompts import NEGATIVE_PROMPT, build_image_prompt
 from nexus_core.media.fit import cover_resize, generation_size, to_uint8
-from nexus_core.models import Scene
+from nexus_core.models import Scene, VideoRequest
+from nexus_core.service_level import diffusion_steps
 from resources.image_generator import ImageGenerator
 
 log = logging.getLogger(__name__)
@@ -163,7 +164,7 @@ class DiffusionImageGenerator(ImageGenerator):
     steps: int = Field(default=25, ge=1, le=200)
     guidance_scale: float = Field(default=7.5, ge=0.0, le=30.0, description="0 for SD-Turbo class models.")
     device: str | None = Field(default=None, description="cuda, cuda:1, mps, cpu; None picks the best here.")
-    batch_size: int = Field(default=4, ge=1, le=64)
+    batch_size: int = Field(default=4, ge=1, le=64, description="Scenes per pipeline call.")
     native_size: int | None = Field(default=None, ge=64, description="Override the side the model draws at.")
     memory: MemoryMode = "auto"
     negative_prompt: str = NEGATIVE_PROMPT
@@ -193,6 +194,17 @@ class DiffusionImageGenerator(ImageGenerator):
             drawn = self._draw(loaded, list(scenes[chunk]), list(seeds[chunk]), width, height)
             images += [cover_resize(to_uint8(image), size) for image in drawn]
         return images
+
+    def max_batch(self) -> int:
+        return self.batch_size
+
+    def wants_gpu(self) -> bool:
+        return True
+
+    def for_request(self, request: VideoRequest) -> DiffusionImageGenerator:
+        """Fewer steps for a preview (nexus_core.service_level.diffusion_steps); provider_name says how many."""
+        steps = diffusion_steps(self.steps, request)
+        return self if steps == self.steps else self.model_copy(update={"steps": steps})
 
     def _draw(self, loaded: LoadedPipeline, scenes: list[Scene], seeds: list[int], width: int, height: int) -> Any:
         import torch

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 
 import dagster as dg
 import numpy as np
 
 from nexus_core.media.illustrations import OPENMOJI_CREDIT
 from nexus_core.media.procedural import render_scene_image, scene_illustrations
-from nexus_core.models import Scene
+from nexus_core.models import Scene, VideoRequest
 
 
 class ImageGenerator(dg.ConfigurableResource, ABC):
@@ -18,6 +19,24 @@ class ImageGenerator(dg.ConfigurableResource, ABC):
     @abstractmethod
     def generate(self, scene: Scene, *, seed: int, size: tuple[int, int]) -> np.ndarray:
         """An (height, width, 3) uint8 RGB image of exactly size=(width, height), the same for the same seed."""
+
+    def generate_batch(self, scenes: Sequence[Scene], seeds: Sequence[int], size: tuple[int, int]) -> list[np.ndarray]:
+        """One image per scene, each seeded by its own seed; generators that draw several at once override it."""
+        if len(scenes) != len(seeds):
+            raise ValueError(f"{len(scenes)} scenes but {len(seeds)} seeds")
+        return [self.generate(scene, seed=seed, size=size) for scene, seed in zip(scenes, seeds, strict=True)]
+
+    def max_batch(self) -> int:
+        """Scenes per `generate_batch` call; 1 means one at a time (the scenes then run in a thread pool)."""
+        return 1
+
+    def wants_gpu(self) -> bool:
+        """Whether this generator should run on a GPU worker when the deployment has one (resources.gpu_worker)."""
+        return False
+
+    def for_request(self, request: VideoRequest) -> ImageGenerator:
+        """This generator as it should draw a request's images (a diffusion model: fewer steps for a preview)."""
+        return self
 
     def provider_name(self) -> str:
         """Label for asset metadata."""

@@ -7,6 +7,7 @@ message; `flush()` waits for the broker's acks and raises KafkaDeliveryError if 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import threading
@@ -44,13 +45,31 @@ class Record:
     timestamp_ms: int | None
 
 
-class DeliveryTracker:
-    """Counts delivery reports for one producer; `wait()` flushes and returns the errors since the last wait."""
+# librdkafka errors after which a producer is not trusted again: its broker connection went (a restarted
+# broker has forgotten its producer id and would refuse it for good), or its idempotence state broke
+_PRODUCER_LOST = {KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._FATAL,
+                  KafkaError.UNKNOWN_PRODUCER_ID, KafkaError.INVALID_PRODUCER_EPOCH, KafkaError.PRODUCER_FENCED,
+                  KafkaError.OUT_OF_ORDER_SEQUENCE_NUMBER}
+_producer_serial = itertools.count(1)
 
-    def __init__(self, producer: Producer) -> None:
-        self.producer = producer
+
+class DeliveryTracker:
+    """One producer and its delivery reports; `flush()` waits and raises the errors since the last flush.
+
+    `broken` says why the producer must not be used again (a failed flush, a lost connection, a fatal
+    error); shared_producer() then builds a new one, which asks the broker for a fresh producer id.
+    """
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.client_id = f"nexus-{os.getpid()}-{next(_producer_serial)}"
+        self.broken: str | None = None
+        self.producer = Producer({**config, "client.id": self.client_id, "error_cb": self.on_error})
         self._errors: list[str] = []
         self._lock = threading.Lock()
+
+    def on_error(self, err: KafkaError) -> None:
+        if err.fatal() or err.code() in _PRODUCER_LOST:
+            self.broken = err.str()
 
     def on_delivery(self, err: KafkaError | None, msg: Any) -> None:
         if err is not None:
@@ -64,16 +83,26 @@ class DeliveryTracker:
         if remaining:
             errors.append(f"{remaining} message(s) not acknowledged within {timeout_s:.1f} s")
         if errors:
+            self.broken = errors[0]
+            self.producer.purge()  # the caller sends again; this producer is not used after this
+            self.producer.poll(0)
             raise KafkaDeliveryError("; ".join(errors[:5]))
 
 
 def shared_producer(settings: KafkaSettings) -> DeliveryTracker:
-    """This process's idempotent producer for the settings' cluster (a forked child makes its own)."""
+    """This process's idempotent producer for the settings' cluster (a forked child makes its own); a
+    broken one is replaced once nothing is in flight in it."""
     key = ("producer", os.getpid(), tuple(sorted(settings.producer_config().items())))
     with _clients_lock:
         tracker = _clients.get(key)
+        if tracker is not None:
+            tracker.producer.poll(0)  # serve error callbacks: a connection lost since the last use shows now
+        # replaced only with nothing in flight: a message queued by another caller waits for its own flush
+        if tracker is not None and tracker.broken is not None and len(tracker.producer) == 0:
+            log.warning("Kafka producer %s replaced (%s)", tracker.client_id, tracker.broken)
+            tracker = None
         if tracker is None:
-            tracker = _clients[key] = DeliveryTracker(Producer(settings.producer_config()))
+            tracker = _clients[key] = DeliveryTracker(settings.producer_config())
         return tracker
 
 

@@ -251,3 +251,18 @@ class S3ObjectStore(ObjectStore):
             return str(client.generate_presigned_url(
                 "get_object", Params={"Bucket": self.bucket, "Key": name}, ExpiresIn=self.url_expiry_s
             ))
+
+
+def s3_store_from_env() -> S3ObjectStore | None:
+    """The S3 store NEXUS_S3_* describe (as resources_for builds it for 'prod'), or None without NEXUS_S3_BUCKET;
+    the API uses it to presign downloads. Credentials come from boto3's chain (AWS_ACCESS_KEY_ID, a role)."""
+    from resources.settings import ProviderSettings
+
+    p = ProviderSettings()
+    if not p.s3_bucket:
+        return None
+    return S3ObjectStore(
+        bucket=p.s3_bucket, prefix=p.s3_prefix, endpoint_url=p.s3_endpoint_url, region=p.s3_region,
+        sse=p.s3_sse, sse_kms_key_id=p.s3_sse_kms_key_id, url_expiry_s=p.s3_url_expiry_s,
+        multipart_threshold_mb=p.s3_multipart_threshold_mb,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,8 +39,8 @@ class ProviderSettings(BaseSettings):
     diffusion_batch_size: int = Field(default=4, ge=1, le=64, alias="NEXUS_DIFFUSION_BATCH_SIZE")
     # The side the model draws at when its config says otherwise (sdxl-turbo: 512); unset: from the model.
     diffusion_native_size: int | None = Field(default=None, ge=64, alias="NEXUS_DIFFUSION_NATIVE_SIZE")
-    diffusion_memory: str = Field(
-        default="auto", pattern="^(auto|none|attention_slicing|cpu_offload)$", alias="NEXUS_DIFFUSION_MEMORY"
+    diffusion_memory: Literal["auto", "none", "attention_slicing", "cpu_offload"] = Field(
+        default="auto", alias="NEXUS_DIFFUSION_MEMORY"
     )
 
     # Object store: S3 or any S3-compatible server (MinIO, SeaweedFS).

@@ -56,6 +56,11 @@ class ObjectStore(dg.ConfigurableResource, ABC):
     def url(self, key: str) -> str:
         """Where a person (or the API) can fetch the object from."""
 
+    def delete(self, key: str) -> None:
+        """Remove one object; an absent one is no error. (A key is a prefix of itself in a flat store;
+        stores whose prefixes are folders override this.)"""
+        self.delete_prefix(key)
+
     def put_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="nexus-put-") as tmp:
             path = Path(tmp) / "blob"
@@ -151,6 +156,9 @@ class LocalObjectStore(ObjectStore):
         for key in keys:
             self._path(key).unlink(missing_ok=True)
         return len(keys)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
 
     def url(self, key: str) -> str:
         return self._path(key).resolve().as_uri()

@@ -31,7 +31,10 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "==> creating $VENV"
   "$PY" -m venv "$VENV"
 fi
-stamp="$VENV/.installed-$(cat pyproject.toml | sha1sum | cut -c1-12)-$EXTRAS"
+stamp_base="$VENV/.installed-$(cat pyproject.toml | sha1sum | cut -c1-12)"
+stamp="$stamp_base-$EXTRAS"
+# The dev extra includes everything in stack (`make up`): after `make test`, `make up` installs nothing more.
+[ "$EXTRAS" = stack ] && [ -f "$stamp_base-dev" ] && stamp="$stamp_base-dev"
 if [ ! -f "$stamp" ]; then
   target="."; [ -n "$EXTRAS" ] && target=".[$EXTRAS]"
   echo "==> pip install -e $target"

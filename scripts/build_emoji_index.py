@@ -54,6 +54,8 @@ DROP_NAME_WORDS = {
     "fingers", "lip", "pregnant", "heart", "beard", "tuxedo", "veil", "baby", "claus", "ninja", "troll",
     "head", "symbol", "sign", "flag", "index", "palm", "dancer", "creature", "khanda", "hamsa", "fight",
 }  # fmt: skip
+# Keywords that are half of another thing's name ("honey badger"): a scene about honey shows bees, not badgers.
+MISLEADING_KEYWORDS = {"badger": {"honey"}}
 CLOCK_FACE = re.compile(r"(o clock|thirty)$")
 KEYWORD = re.compile(r"[^\W\d_][\w' \-.]*")
 
@@ -99,7 +101,7 @@ def clean_keywords(name: str, keywords: list[str]) -> list[str]:
     out: list[str] = []
     for raw in keywords:
         kw = raw.strip().lower().replace("_", " ")
-        if KEYWORD.fullmatch(kw) and kw != name and kw not in out:
+        if KEYWORD.fullmatch(kw) and kw != name and kw not in out and kw not in MISLEADING_KEYWORDS.get(name, ()):
             out.append(kw)
     return out
 

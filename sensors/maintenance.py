@@ -1,7 +1,9 @@
-"""Self-healing: re-submit videos QUEUED too long with no run; drop partitions of old finished videos."""
+"""Self-healing: re-submit videos QUEUED too long with no run; drop partitions of old finished videos;
+drop partitions that name no video at all (added by hand in the UI or with `dagster`)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -11,6 +13,8 @@ from nexus_assets.partitions import videos_partitions
 from nexus_core import storage_keys
 from nexus_core.catalog import Catalog
 from nexus_core.models import VideoStatus
+from nexus_core.phases import PHASES
+from nexus_core.run_tags import RunSource
 from resources.catalog import CatalogResource
 from resources.kafka import KafkaResource
 from resources.storage import ObjectStore
@@ -18,7 +22,7 @@ from sensors.requests import run_request_for, videos_with_runs
 
 STUCK_SCAN_LIMIT = 5000
 RETENTION_BATCH = 500
-INTERMEDIATE_PHASES = ("script", "assets", "compositing", "rendering", "encoding")
+INTERMEDIATE_PHASES = PHASES[:-1]  # every phase folder but finalization's (kept with the published files)
 
 
 def plan_resubmissions(
@@ -35,7 +39,10 @@ def plan_resubmissions(
     stuck = [v for v in ids if v not in started]
     partitions = set(instance.get_dynamic_partitions(videos_partitions.name))
     # run_key=video id: this sensor asks once per video; the request sensor skips videos that have a run.
-    return [run_request_for(v, source="resubmit") for v in stuck], [v for v in stuck if v not in partitions]
+    records = {r.video_id: r for r in queued}
+    requests = [run_request_for(v, source=RunSource.RESUBMIT, user_id=records[v].user_id,
+                                prompt=records[v].request.prompt, title=records[v].title) for v in stuck]
+    return requests, [v for v in stuck if v not in partitions]
 
 
 def plan_retention(
@@ -54,6 +61,61 @@ def plan_retention(
         if len(expired) >= batch:
             break
     return expired
+
+
+UNKNOWN_GRACE_S = 600.0  # a partition with no catalog row this long is junk (every path writes the row first)
+UNKNOWN_SCAN = 5000  # partitions looked at per tick; the cursor's offset walks round the whole list
+
+
+def plan_unknown_partitions(
+    catalog: Catalog, partitions: list[str], cursor: str | None, *, now: float, grace_s: float = UNKNOWN_GRACE_S,
+    scan: int = UNKNOWN_SCAN,
+) -> tuple[list[str], str]:
+    """Partitions with no catalog row for longer than the grace period, and the next cursor.
+
+    The cursor keeps where the scan is and when each unknown partition was first seen: a partition is
+    removed only once it has been unknown for `grace_s` (so a catalog briefly pointing elsewhere, or a row
+    being written, never costs a real video its partition).
+    """
+    state = json.loads(cursor) if cursor else {}
+    offset = int(state.get("offset", 0)) if partitions else 0
+    offset = offset if offset < len(partitions) else 0
+    window = partitions[offset:offset + scan]
+    first_seen: dict[str, float] = {k: float(v) for k, v in state.get("seen", {}).items()}
+    known = catalog.existing_ids(window)
+    for video_id in window:
+        if video_id in known:
+            first_seen.pop(video_id, None)
+        else:
+            first_seen.setdefault(video_id, now)
+    present = set(partitions)
+    first_seen = {k: v for k, v in first_seen.items() if k in present}
+    expired = sorted(k for k, v in first_seen.items() if now - v >= grace_s and k in window)
+    for video_id in expired:
+        del first_seen[video_id]
+    next_offset = offset + scan if offset + scan < len(partitions) else 0
+    return expired, json.dumps({"offset": next_offset, "seen": first_seen}, sort_keys=True)
+
+
+def build_unknown_partition_sensor(*, interval_s: int = 60, grace_s: float = UNKNOWN_GRACE_S) -> dg.SensorDefinition:
+    """Runs with or without Kafka: a partition added by hand is a junk row in the UI and a run that fails."""
+
+    @dg.sensor(name="unknown_video_partitions", minimum_interval_seconds=interval_s,
+               default_status=dg.DefaultSensorStatus.RUNNING,
+               description=f"Removes partitions that name no video in the catalog after {grace_s:.0f} s "
+               "(added by hand in the UI or with `dagster`; their runs fail at the first asset).")
+    def unknown_video_partitions(context: dg.SensorEvaluationContext, catalog: CatalogResource) -> dg.SensorResult:
+        partitions = list(context.instance.get_dynamic_partitions(videos_partitions.name))
+        expired, cursor = plan_unknown_partitions(catalog.catalog(), partitions, context.cursor,
+                                                  now=datetime.now(UTC).timestamp(), grace_s=grace_s)
+        if expired:
+            context.log.warning(f"removed {len(expired)} partition(s) that name no video: {', '.join(expired[:20])}")
+        return dg.SensorResult(
+            dynamic_partitions_requests=[videos_partitions.build_delete_request(expired)] if expired else [],
+            cursor=cursor,
+        )
+
+    return unknown_video_partitions
 
 
 def delete_intermediates(store: ObjectStore, video_id: str) -> int:

@@ -9,6 +9,9 @@ when the API did not create it (the message carries the whole request).
 
 from __future__ import annotations
 
+import json
+import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -18,13 +21,15 @@ from nexus_assets.jobs import make_video
 from nexus_assets.partitions import videos_partitions
 from nexus_core.catalog import Catalog, VideoExists
 from nexus_core.messages import DeadLetter, GenerationRequest, MessageError, parse
-from nexus_core.models import VideoStatus
+from nexus_core.models import VideoStatus, check_unicode
+from nexus_core.run_tags import PARTITION_TAG, RunSource, run_tags
 from resources.catalog import CatalogResource
 from resources.kafka import KafkaResource, Record
 from sensors.cursor import dump_offsets, load_offsets
 
+log = logging.getLogger(__name__)
+
 REQUEST_GROUP = "nexus-request-sensor"
-PARTITION_TAG = "dagster/partition"
 PUBLISHED_TAG = "nexus/published_ms"
 
 
@@ -44,11 +49,53 @@ def videos_with_runs(instance: dg.DagsterInstance, video_ids: Sequence[str]) -> 
     return {run.tags.get(PARTITION_TAG, "") for run in runs}
 
 
-def run_request_for(video_id: str, *, source: str, published_ms: int | None = None) -> dg.RunRequest:
-    tags = {"nexus/source": source}
+def run_request_for(
+    video_id: str, *, source: RunSource, user_id: str | None, prompt: str | None, title: str | None = None,
+    published_ms: int | None = None,
+) -> dg.RunRequest:
+    """A make_video run for one video, tagged by nexus_core.run_tags (owner, source, prompt, title)."""
+    tags = run_tags(source=source, user_id=user_id, prompt=prompt, title=title)
     if published_ms is not None:
         tags[PUBLISHED_TAG] = str(published_ms)
     return dg.RunRequest(run_key=video_id, partition_key=video_id, tags=tags)
+
+
+def message_source(message: GenerationRequest) -> RunSource:
+    """api when the REST API sent the request through its outbox, kafka for any other producer."""
+    return RunSource.API if message.source == RunSource.API.value else RunSource.KAFKA
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def unicode_problem(value: bytes | None) -> None:
+    """Raise MessageError when a message's text is not valid Unicode: bytes that are not UTF-8, or a lone
+    surrogate escape (`\\ud800`), which the API refuses with 422 and no store can keep."""
+    if not value:
+        return
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MessageError(f"not valid Unicode: the message is not UTF-8 (byte {exc.start})") from None
+    if _SURROGATE_ESCAPE.search(value) is None:
+        return
+    try:
+        decoded = json.loads(value)  # a valid pair becomes one character; what is left is a lone surrogate
+    except ValueError:
+        return  # not JSON: parse() says so
+    stack: list[object] = [decoded]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                check_unicode(item)
+            except ValueError as exc:
+                raise MessageError(str(exc)) from None
 
 
 def plan_requests(records: Sequence[Record], *, catalog: Catalog, instance: dg.DagsterInstance) -> RequestPlan:
@@ -57,6 +104,7 @@ def plan_requests(records: Sequence[Record], *, catalog: Catalog, instance: dg.D
     wanted: dict[str, tuple[GenerationRequest, Record]] = {}
     for record in records:
         try:
+            unicode_problem(record.value)
             message = parse(GenerationRequest, record.value)
         except MessageError as exc:
             plan.dead_letters.append(DeadLetter.of(topic=record.topic, partition=record.partition,
@@ -84,7 +132,10 @@ def plan_requests(records: Sequence[Record], *, catalog: Catalog, instance: dg.D
             continue
         if video_id not in partitions:
             plan.new_partitions.append(video_id)
-        plan.run_requests.append(run_request_for(video_id, source="kafka", published_ms=record.timestamp_ms))
+        plan.run_requests.append(run_request_for(
+            video_id, source=message_source(message), user_id=message.user_id, prompt=message.request.prompt,
+            published_ms=record.timestamp_ms,
+        ))
     return plan
 
 
@@ -102,6 +153,8 @@ def evaluate_requests(
             context.log.warning(f"dead-lettered {dl.topic}[{dl.partition}]@{dl.offset}: {dl.reason}")
     for video_id, why in plan.skipped.items():
         context.log.info(f"request for {video_id} skipped: {why}")
+    for run_request in plan.run_requests:  # the structured line (nexus_core.logs) beside Dagster's tick log
+        log.info("run requested", extra={"video_id": run_request.partition_key, "source": "kafka"})
     return dg.SensorResult(
         run_requests=plan.run_requests,
         dynamic_partitions_requests=[videos_partitions.build_add_request(plan.new_partitions)]

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from nexus_core.download_links import CdnSettings
 from nexus_core.kafka_settings import KafkaSettings
 from nexus_core.settings import NexusSettings
 
@@ -45,6 +46,9 @@ class Settings(BaseSettings):
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
     download_ttl_s: int = Field(default=900, ge=10, le=7 * 24 * 3600)
     url_signing_key_file: Path | None = None
+    cdn: CdnSettings = Field(default_factory=CdnSettings, description="NEXUS_CDN_*: links to published files.")
+    gpu_pool: bool = Field(default=True, description="False where the deployment has no GPU pool: ULTRA is "
+                                                     "served, recorded and charged as HD (NEXUS_API_GPU_POOL).")
 
     # The outbox relay and the hand-off to the pipeline.
     dispatcher: Literal["subprocess", "kafka", "none"] = Field(
@@ -57,6 +61,28 @@ class Settings(BaseSettings):
     relay_lease_s: float = Field(default=60.0, gt=0)
     relay_retry_base_s: float = Field(default=0.5, gt=0, description="First retry delay; doubles up to 60 s.")
     cancel_grace_s: float = Field(default=5.0, ge=0)
+
+    # Webhooks (api.webhooks): the delivery worker runs in every API process beside the relay.
+    public_url: str | None = Field(
+        default=None, description="The API's address as clients reach it (links in webhook events); "
+                                  "default http://{host}:{port}.")
+    webhooks_enabled: bool = Field(default=True, description="Run the webhook delivery worker in this process.")
+    webhook_allow_private: bool | None = Field(
+        default=None, description="Allow endpoints on loopback, private and link-local addresses; "
+                                  "default: only when NEXUS_ENVIRONMENT is local.")
+    webhook_interval_s: float = Field(default=1.0, gt=0, description="How often the worker looks for work.")
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60, description="Per attempt: connect and answer.")
+    webhook_retry_base_s: float = Field(default=5.0, gt=0, description="First retry delay; doubles per attempt.")
+    webhook_retry_max_s: float = Field(default=3600.0, gt=0, description="Longest delay between two attempts.")
+    webhook_retry_for_s: float = Field(
+        default=25 * 3600.0, gt=0, description="Attempts go on this long after the event (at least 24 h in "
+                                              "production), then the delivery is marked failed.")
+    webhook_concurrency: int = Field(default=8, ge=1, le=64, description="Deliveries sent at once per process.")
+    webhook_rotation_grace_s: int = Field(
+        default=24 * 3600, ge=0, description="After a rotation the previous secret signs too, this long.")
+    webhook_max_endpoints: int = Field(default=10, ge=1, le=100, description="Endpoints per user.")
+    webhook_observe_window_s: float = Field(
+        default=7 * 24 * 3600.0, gt=0, description="How far back the worker looks for pipeline-made final statuses.")
 
     sse_poll_s: float = Field(default=0.5, gt=0)
     sse_max_s: float = Field(default=3600.0, gt=0)

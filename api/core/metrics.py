@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,6 +17,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("nexus.api.access")
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -69,8 +71,23 @@ class Metrics:
         return generate_latest(self.registry) + generate_latest(self.state_registry), CONTENT_TYPE_LATEST
 
 
+_VIDEO_IN_LOCATION = re.compile(r"/videos/([A-Za-z0-9][A-Za-z0-9_-]{0,63})(?:$|[/?])")
+
+
+def _log_request(scope: Scope, route: str, status: int, seconds: float, location: str | None) -> None:
+    """One access line: the route template (never the query string), status and time; the caller's user id
+    (set on request.state by the auth dependency) and the video id (from the path, or the Location of a 202)."""
+    state = scope.get("state") or {}
+    video_id = (scope.get("path_params") or {}).get("video_id")
+    if video_id is None and location and (found := _VIDEO_IN_LOCATION.search(location)):
+        video_id = found.group(1)
+    access_log.info("%s %s %d", scope["method"], route, status, extra={
+        "method": scope["method"], "route": route, "status": status, "duration_ms": round(seconds * 1000, 2),
+        "user_id": state.get("user_id"), "video_id": video_id})
+
+
 class ObservabilityMiddleware:
-    """Counts and times every request by its route template; adds nosniff to every response."""
+    """Counts, times and logs every request by its route template; adds nosniff to every response."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics, prefix: str = "") -> None:
         self.app = app
@@ -83,11 +100,13 @@ class ObservabilityMiddleware:
             return
         started = time.perf_counter()
         status = 500
+        location: str | None = None
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, location
             if message["type"] == "http.response.start":
                 status = message["status"]
+                location = MutableHeaders(scope=message).get("location")
                 MutableHeaders(scope=message).append("X-Content-Type-Options", "nosniff")
             await send(message)
 
@@ -99,4 +118,6 @@ class ObservabilityMiddleware:
             if self.prefix and route.startswith("/") and scope["path"].startswith(self.prefix + "/") \
                     and not route.startswith(self.prefix + "/"):
                 route = self.prefix + route
-            self.metrics.observe(scope["method"], route, status, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self.metrics.observe(scope["method"], route, status, seconds)
+            _log_request(scope, route, status, seconds, location)

@@ -6,13 +6,7 @@ and HS256 signed with the public key as an HMAC secret are refused before any cl
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import hashlib
 import hmac
-import os
-import secrets
-import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -25,6 +19,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from nexus_core.download_links import artifact_signature, ensure_signing_secret
+from nexus_core.download_links import create_once as _create_once
 from nexus_core.pricing import Plan
 
 ALGORITHM = "RS256"
@@ -190,23 +186,6 @@ def public_key_pem(key: rsa.RSAPrivateKey | rsa.RSAPublicKey) -> bytes:
     return public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def _create_once(path: Path, data: bytes, *, mode: int = 0o600) -> bytes:
-    """Write path atomically unless it exists; returns what is in it (ours or a racing process's)."""
-    if path.exists():
-        return path.read_bytes()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, mode)
-        with contextlib.suppress(FileExistsError):  # another process created it first: keep theirs
-            os.link(tmp, path)
-    finally:
-        os.unlink(tmp)
-    return path.read_bytes()
-
-
 def ensure_dev_keys(directory: Path) -> tuple[Path, Path]:
     """The dev key pair under directory (private, public), created on first use."""
     private_path = directory / DEV_PRIVATE_KEY
@@ -250,7 +229,7 @@ def mint_token(
 
 def ensure_secret(path: Path) -> bytes:
     """A 32-byte secret kept in a file (created on first use), shared by every worker on the machine."""
-    return base64.urlsafe_b64decode(_create_once(path, base64.urlsafe_b64encode(secrets.token_bytes(32))).strip())
+    return ensure_signing_secret(path)
 
 
 class UrlSigner:
@@ -261,11 +240,12 @@ class UrlSigner:
             raise ValueError("the URL signing secret must be at least 16 bytes")
         self._secret = secret
 
+    @property
+    def secret(self) -> bytes:
+        return self._secret
+
     def signature(self, video_id: str, artifact: str, expires: int) -> str:
-        # Ids and artifact names are checked against patterns without "\n", so the message is unambiguous.
-        message = f"{video_id}\n{artifact}\n{int(expires)}".encode()
-        digest = hmac.new(self._secret, message, hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        return artifact_signature(self._secret, video_id, artifact, expires)  # the sensors sign with it too
 
     def verify(self, video_id: str, artifact: str, expires: int, signature: str, *, now: float | None = None) -> bool:
         if expires < (now if now is not None else time.time()):

@@ -19,7 +19,8 @@ def healthz() -> dict[str, object]:
 
 @router.get("/readyz", response_model=HealthOut, responses={503: {"model": HealthOut}})
 def readyz(state: StateDep) -> JSONResponse:
-    """200 when the database and the queue (the pipeline hand-off) are reachable, 503 otherwise."""
+    """200 when the database and the queue (the pipeline hand-off) are reachable and the last hand-off
+    worked, 503 otherwise."""
     checks: dict[str, str] = {}
     try:
         state.db.ping()
@@ -30,6 +31,8 @@ def readyz(state: StateDep) -> JSONResponse:
         ok, reason = state.dispatcher.ready()
     except Exception as exc:
         ok, reason = False, f"{type(exc).__name__}: {exc}"
+    if ok and state.relay.queue_down is not None:  # it answers a probe, but the last hand-off failed
+        ok, reason = False, f"the last hand-off failed: {state.relay.queue_down}"
     checks["queue"] = "ok" if ok else f"unreachable: {reason}"
     if state.settings.redis_url:
         checks["rate_limits"] = "ok" if state.limiter.ping() else "redis unreachable (limiting in memory)"

@@ -7,12 +7,13 @@ from nexus_core.catalog.errors import (
     VideoExists,
     VideoNotFound,
 )
-from nexus_core.catalog.record import VideoRecord
+from nexus_core.catalog.record import Remake, VideoRecord
 from nexus_core.catalog.repository import Catalog
 
 __all__ = [
     "Catalog",
     "CatalogError",
+    "Remake",
     "RunAlreadyFailed",
     "VideoCancelled",
     "VideoExists",

@@ -83,6 +83,17 @@ def upgrade(engine: Engine) -> None:
     CATALOG_HISTORY.upgrade(engine)
 
 
+def on_this_backend(dialect_name: str) -> Any:
+    """An Alembic include_object hook: leave out the model's objects meant for another backend only
+    (info["only_on"], e.g. the PostgreSQL GIN indexes), so comparing models and migrations stays exact."""
+
+    def include(obj: Any, _name: str | None, type_: str, reflected: bool, _compare_to: Any) -> bool:
+        only_on = getattr(obj, "info", {}).get("only_on") if not reflected else None
+        return only_on is None or only_on == dialect_name
+
+    return include
+
+
 def run_online(alembic_context: Any, metadata: MetaData, *, version_table: str = "alembic_version") -> None:
     """The whole of an env.py: migrate on the caller's connection (its transaction and lock), else on
     sqlalchemy.url; only the tables of this history's own metadata are compared, never another's."""
@@ -98,6 +109,7 @@ def run_online(alembic_context: Any, metadata: MetaData, *, version_table: str =
             target_metadata=metadata,
             version_table=version_table,
             include_name=own_tables,
+            include_object=on_this_backend(connection.dialect.name),
             compare_type=True,
             render_as_batch=connection.dialect.name == "sqlite",
         )

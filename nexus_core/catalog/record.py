@@ -8,6 +8,20 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from nexus_core.catalog.tables import VideoRow
 from nexus_core.models import VideoRequest, VideoStatus
+from nexus_core.service_level import Adjustment
+
+
+class Remake(BaseModel):
+    """One run that re-made part of a COMPLETED video (the video stayed COMPLETED throughout)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str | None
+    phases: list[str] = Field(description="The phases the run entered, in order.")
+    assets: list[str] = Field(default_factory=list, description="The assets it finished, in order.")
+    started_at: datetime
+    finished_at: datetime | None = None
+    error: str | None = Field(default=None, description="Why the re-make failed (the video kept its files).")
 
 
 class VideoRecord(BaseModel):
@@ -31,6 +45,12 @@ class VideoRecord(BaseModel):
     updated_at: datetime
     started_at: datetime | None
     completed_at: datetime | None
+    title: str | None = None
+    remakes: list[Remake] = Field(default_factory=list)
+    favorited_at: datetime | None = None
+    adjustments: list[Adjustment] = Field(
+        default_factory=list, description="Request fields served differently from what was asked (preview, no GPU)."
+    )
 
     @property
     def id(self) -> str:
@@ -39,6 +59,11 @@ class VideoRecord(BaseModel):
     @property
     def is_final(self) -> bool:
         return self.status.is_final
+
+    @property
+    def last_remake(self) -> Remake | None:
+        """The latest run that re-made part of this COMPLETED video, if any."""
+        return self.remakes[-1] if self.remakes else None
 
     @classmethod
     def from_row(cls, row: VideoRow) -> VideoRecord:
@@ -60,4 +85,8 @@ class VideoRecord(BaseModel):
             updated_at=row.updated_at,
             started_at=row.started_at,
             completed_at=row.completed_at,
+            title=row.title,
+            remakes=[Remake.model_validate(r) for r in row.remakes or []],
+            favorited_at=row.favorited_at,
+            adjustments=[Adjustment.model_validate(a) for a in row.adjustments or []],
         )

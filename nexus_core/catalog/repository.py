@@ -1,11 +1,16 @@
 """The Catalog: every read and write of the videos table, safe across threads and processes.
 
-Status rules:
-- start_phase: any status but CANCELLED → PROCESSING (COMPLETED again for a re-materialization or a
-  backfill, FAILED again for a retry). report_progress and finish_phase promote QUEUED to PROCESSING and
-  leave other statuses alone. All three raise VideoCancelled on a CANCELLED video, so its pipeline stops.
-- mark_failed: from QUEUED or PROCESSING. mark_completed: from anything but CANCELLED (a COMPLETED video
-  takes the new figures). mark_cancelled: from QUEUED or PROCESSING. CANCELLED is final.
+Status rules (this module is their one owner):
+- start_phase: QUEUED, PROCESSING or FAILED (a retry, a backfill) → PROCESSING. A COMPLETED video stays
+  COMPLETED while a run re-makes part of it (a backfill, `dagster asset materialize`, a UI launch): its
+  files are still there and still served; the run is recorded in `remakes` (the phases it entered, the
+  assets it finished, when, and why it failed if it did), its new timings and artifacts are merged in.
+- report_progress and finish_phase promote QUEUED to PROCESSING and leave other statuses alone (progress
+  of a re-make does not touch a COMPLETED video's phase and percent). All three raise VideoCancelled on a
+  CANCELLED video, so its pipeline stops.
+- mark_failed: from QUEUED or PROCESSING; on a COMPLETED video it only records the re-make's error.
+  mark_completed: from anything but CANCELLED (a COMPLETED video takes the new figures and keeps its
+  completed_at). mark_cancelled: from QUEUED or PROCESSING. CANCELLED is final.
 Writes that read JSON columns first hold the row's lock (SELECT ... FOR UPDATE on PostgreSQL, BEGIN
 IMMEDIATE on SQLite) for the whole read-modify-write, so concurrent writers never lose each other's keys.
 """
@@ -17,17 +22,21 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
+from typing import Any
 
-from sqlalchemy import Engine, case, func, literal, select, update
+from sqlalchemy import Engine, Update, case, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nexus_core.catalog import migrate
 from nexus_core.catalog.engine import WRITE_OPTION, make_engine, normalize_url
 from nexus_core.catalog.errors import RunAlreadyFailed, VideoCancelled, VideoExists, VideoNotFound
+from nexus_core.catalog.queries import favorite_statement, search_text
 from nexus_core.catalog.record import VideoRecord
 from nexus_core.catalog.tables import VideoRow, videos
-from nexus_core.models import VideoRequest, VideoStatus
+from nexus_core.clock import utcnow
+from nexus_core.models import Scenario, VideoRequest, VideoStatus
+from nexus_core.service_level import Adjustment
 from nexus_core.storage_keys import check_video_id
 
 Clock = Callable[[], datetime]
@@ -35,10 +44,10 @@ Clock = Callable[[], datetime]
 _QUEUED = VideoStatus.QUEUED.value
 _PROCESSING = VideoStatus.PROCESSING.value
 _CANCELLED = VideoStatus.CANCELLED.value
+_COMPLETED = VideoStatus.COMPLETED.value
+MAX_REMAKES = 20  # the latest re-makes of a video are kept; older ones drop off so the row stays small
+TITLE_LENGTH = 200
 
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _clamp_percent(percent: float) -> float:
@@ -47,12 +56,60 @@ def _clamp_percent(percent: float) -> float:
     return min(100.0, max(0.0, float(percent)))
 
 
+CANCELLABLE = (_QUEUED, _PROCESSING)
+
+
+def cancel_statement(video_id: str, *, now: datetime) -> Update:
+    """The one UPDATE that cancels a video (QUEUED or PROCESSING → CANCELLED); the API's cancel route runs
+    it in its own transaction (with the token release), Catalog.mark_cancelled in one of its own."""
+    return (
+        update(videos).where(videos.c.id == video_id, videos.c.status.in_(CANCELLABLE))
+        .values(status=_CANCELLED, updated_at=now)
+    )
+
+
+def fail_unfinished_statement(video_id: str, *, error: str, now: datetime) -> Update:
+    """The one UPDATE that fails a video whose run ended without a final status (QUEUED or PROCESSING)."""
+    return (
+        update(videos).where(videos.c.id == video_id, videos.c.status.in_(CANCELLABLE))
+        .values(status=VideoStatus.FAILED.value, error=error, updated_at=now)
+    )
+
+
+def _remake_index(row: VideoRow, run_id: str | None) -> int | None:
+    """The position in row.remakes of the re-make by this run (the row's current run when None)."""
+    wanted = run_id if run_id is not None else row.dagster_run_id
+    entries = row.remakes or []
+    for index in range(len(entries) - 1, -1, -1):
+        if entries[index].get("run_id") == wanted:
+            return index
+    return None
+
+
+def _update_remake(row: VideoRow, index: int, **changes: Any) -> None:
+    entries = [dict(e) for e in row.remakes or []]
+    entries[index].update(changes)
+    row.remakes = entries  # a new list: the JSON column sees the change
+
+
+def _note_remake(row: VideoRow, *, run_id: str | None, phase: str, now: datetime) -> None:
+    """A phase of a COMPLETED video starts again: add it to this run's re-make entry (opened if new)."""
+    index = _remake_index(row, run_id) if run_id is not None else None
+    if index is None:
+        entry = {"run_id": run_id, "phases": [phase], "assets": [], "started_at": now.isoformat(),
+                 "finished_at": None, "error": None}
+        row.remakes = [*(row.remakes or []), entry][-MAX_REMAKES:]
+        return
+    phases = list(row.remakes[index]["phases"]) if row.remakes else []
+    _update_remake(row, index, phases=phases if phase in phases else [*phases, phase])
+
+
 class Catalog:
     """The video catalog at one URL (sqlite:///PATH or postgresql://...); migrates it to head on open."""
 
     def __init__(self, url: str, *, clock: Clock | None = None, migrate_on_open: bool = True) -> None:
         self._url = normalize_url(url)
-        self._clock = clock or _utcnow
+        self._clock = clock or utcnow
         self._engine = make_engine(self._url)
         self._write_engine = self._engine.execution_options(**{WRITE_OPTION: True})
         if migrate_on_open:
@@ -139,6 +196,16 @@ class Catalog:
             raise VideoNotFound(video_id)
         return VideoRequest.model_validate(request)
 
+    def existing_ids(self, video_ids: Sequence[str]) -> set[str]:
+        """Those of video_ids that are in the catalog (one query per 500 ids, ids only)."""
+        ids = list(dict.fromkeys(video_ids))
+        found: set[str] = set()
+        with self._reading() as session:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                found.update(session.scalars(select(VideoRow.id).where(VideoRow.id.in_(chunk))))
+        return found
+
     def list_videos(
         self,
         *,
@@ -171,8 +238,12 @@ class Catalog:
 
     # -- writes -------------------------------------------------------------------------------------
 
-    def create_video(self, *, video_id: str, request: VideoRequest, user_id: str | None = None) -> VideoRecord:
-        """Add a QUEUED video; raises VideoExists when the id is taken."""
+    def create_video(
+        self, *, video_id: str, request: VideoRequest, user_id: str | None = None,
+        adjustments: Sequence[Adjustment] = (),
+    ) -> VideoRecord:
+        """Add a QUEUED video (`request` as served, `adjustments` what differs from the ask); raises VideoExists
+        when the id is taken."""
         check_video_id(video_id)
         now = self._now()
         row = VideoRow(
@@ -187,6 +258,8 @@ class Catalog:
             phase_seconds={},
             created_at=now,
             updated_at=now,
+            remakes=[],
+            adjustments=[a.model_dump(mode="json") for a in adjustments] or None,
         )
         try:
             with self._writing() as session:
@@ -197,11 +270,14 @@ class Catalog:
             raise VideoExists(video_id) from exc
         return VideoRecord.from_row(row)
 
-    def start_phase(self, video_id: str, *, phase: str, run_id: str | None = None) -> None:
-        """The pipeline entered a phase: PROCESSING at 0%.
+    def start_phase(
+        self, video_id: str, *, phase: str, run_id: str | None = None
+    ) -> VideoRecord:
+        """The pipeline entered a phase: PROCESSING at 0%, or a re-make noted on a COMPLETED video.
 
-        Raises VideoCancelled on a cancelled video, and RunAlreadyFailed when run_id is the run that
-        already marked the video FAILED (a sibling step must not revive it); a new run retries.
+        Returns the video as it is now. Raises VideoCancelled on a cancelled video, and RunAlreadyFailed
+        when run_id is the run that already marked the video FAILED (a sibling step must not revive it);
+        a new run retries.
         """
         with self._writing() as session:
             row = self._locked(session, video_id)
@@ -210,22 +286,27 @@ class Catalog:
             if run_id is not None and row.status == VideoStatus.FAILED.value and row.dagster_run_id == run_id:
                 raise RunAlreadyFailed(video_id, row.error)
             now = self._now()
+            if row.status == _COMPLETED:
+                _note_remake(row, run_id=run_id, phase=phase, now=now)
+            else:
+                row.status = _PROCESSING
+                row.phase = phase
+                row.percent = 0.0
+                row.error = None
+                row.completed_at = None
             if run_id is not None:
                 row.dagster_run_id = run_id
-            row.status = _PROCESSING
-            row.phase = phase
-            row.percent = 0.0
-            row.error = None
-            row.completed_at = None
             row.started_at = row.started_at or now
             row.updated_at = now
+            session.flush()
+            return VideoRecord.from_row(row)
 
     def report_progress(self, video_id: str, *, phase: str, percent: float) -> None:
         """Progress within a phase (clamped to 0-100), in one UPDATE; raises VideoCancelled if cancelled."""
         now = self._now()
         statement = (
             update(videos)
-            .where(videos.c.id == video_id, videos.c.status != _CANCELLED)
+            .where(videos.c.id == video_id, videos.c.status.not_in((_CANCELLED, _COMPLETED)))
             .values(
                 phase=phase,
                 percent=_clamp_percent(percent),
@@ -237,15 +318,24 @@ class Catalog:
         with self._write_engine.begin() as conn:
             if conn.execute(statement).rowcount:
                 return
-            exists = conn.scalar(select(videos.c.status).where(videos.c.id == video_id)) is not None
-        raise VideoCancelled(video_id) if exists else VideoNotFound(video_id)
+            status = conn.scalar(select(videos.c.status).where(videos.c.id == video_id))
+        if status == _COMPLETED:
+            return  # a re-make's progress: the video stays COMPLETED at 100%
+        raise VideoCancelled(video_id) if status is not None else VideoNotFound(video_id)
 
     def finish_phase(
-        self, video_id: str, *, phase: str, seconds: float, artifacts: dict[str, str] | None = None
+        self,
+        video_id: str,
+        *,
+        phase: str,
+        seconds: float,
+        artifacts: dict[str, str] | None = None,
+        run_id: str | None = None,
     ) -> None:
         """A phase (or one asset of it) is done: 100%, its seconds recorded, its artifacts merged in.
 
-        The `phase` column keeps what start_phase set; `phase` here names the phase_seconds entry.
+        The `phase` column keeps what start_phase set; `phase` here names the phase_seconds entry. On a
+        COMPLETED video (a re-make) the asset joins the run's re-make entry and phase and percent stay.
         """
         if not math.isfinite(seconds) or seconds < 0:
             raise ValueError(f"seconds must be a finite number >= 0, got {seconds!r}")
@@ -257,17 +347,62 @@ class Catalog:
             if row.status == _QUEUED:
                 row.status = _PROCESSING
                 row.started_at = row.started_at or now
-            row.phase = row.phase or phase
-            row.percent = 100.0
+            if row.status == _COMPLETED:
+                index = _remake_index(row, run_id)
+                if index is not None and row.remakes is not None:
+                    assets = list(row.remakes[index].get("assets", []))
+                    _update_remake(row, index, assets=[*assets, phase] if phase not in assets else assets,
+                                   finished_at=now.isoformat())
+            else:
+                row.phase = row.phase or phase
+                row.percent = 100.0
             row.phase_seconds = {**row.phase_seconds, phase: float(seconds)}
             if artifacts:
                 row.artifacts = {**row.artifacts, **artifacts}
             row.updated_at = now
 
-    def mark_failed(self, video_id: str, *, error: str, phase: str | None = None) -> bool:
-        """QUEUED or PROCESSING → FAILED with the reason; returns whether the status changed."""
+    def set_title(self, video_id: str, title: str) -> None:
+        """Remember the scenario's title (cut to 200 characters)."""
+        clean = " ".join(title.split())[:TITLE_LENGTH] or None
+        statement = update(videos).where(videos.c.id == video_id).values(title=clean, updated_at=self._now())
+        with self._write_engine.begin() as conn:
+            if not conn.execute(statement).rowcount:
+                raise VideoNotFound(video_id)
+
+    def set_scenario(self, video_id: str, scenario: Scenario) -> None:
+        """Keep the scenario (JSONB on PostgreSQL), its title, and its title and narration for ?q= search."""
+        clean = " ".join(scenario.title.split())[:TITLE_LENGTH] or None
+        statement = update(videos).where(videos.c.id == video_id).values(
+            title=clean, scenario=scenario.model_dump(mode="json"), search_text=search_text(scenario),
+            updated_at=self._now(),
+        )
+        with self._write_engine.begin() as conn:
+            if not conn.execute(statement).rowcount:
+                raise VideoNotFound(video_id)
+
+    def set_favorite(self, video_id: str, *, user_id: str, favorite: bool = True) -> None:
+        """Mark (or unmark) a person's video as a favorite; raises VideoNotFound when it is not theirs."""
+        with self._write_engine.begin() as conn:
+            conn.execute(favorite_statement(video_id, user_id=user_id, favorite=favorite, now=self._now()))
+            owner = conn.scalar(select(videos.c.user_id).where(videos.c.id == video_id))
+        if owner != user_id:
+            raise VideoNotFound(video_id)
+
+    def mark_failed(
+        self, video_id: str, *, error: str, phase: str | None = None, run_id: str | None = None
+    ) -> bool:
+        """QUEUED or PROCESSING → FAILED with the reason; returns whether the status changed.
+
+        On a COMPLETED video the error goes to the failing run's re-make entry: the video keeps its files.
+        """
         with self._writing() as session:
             row = self._locked(session, video_id)
+            if row.status == _COMPLETED:
+                index = _remake_index(row, run_id)
+                if index is not None and row.remakes is not None and not row.remakes[index].get("error"):
+                    _update_remake(row, index, error=error, finished_at=self._now().isoformat())
+                    row.updated_at = self._now()
+                return False
             if row.status not in (_QUEUED, _PROCESSING):
                 return False
             row.status = VideoStatus.FAILED.value
@@ -297,13 +432,12 @@ class Catalog:
 
     def mark_cancelled(self, video_id: str) -> bool:
         """QUEUED or PROCESSING → CANCELLED, for good; returns whether the status changed."""
-        with self._writing() as session:
-            row = self._locked(session, video_id)
-            if row.status not in (_QUEUED, _PROCESSING):
-                return False
-            row.status = _CANCELLED
-            row.updated_at = self._now()
-            return True
+        with self._write_engine.begin() as conn:
+            if conn.execute(cancel_statement(video_id, now=self._now())).rowcount:
+                return True
+            if conn.scalar(select(videos.c.status).where(videos.c.id == video_id)) is None:
+                raise VideoNotFound(video_id)
+        return False
 
     def set_run_id(self, video_id: str, *, run_id: str) -> None:
         """Remember the Dagster run that is materializing this video."""

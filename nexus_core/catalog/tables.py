@@ -17,7 +17,9 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -36,6 +38,11 @@ STATUS_VALUES: tuple[str, ...] = tuple(s.value for s in VideoStatus)
 # Plain JSON on both backends: PostgreSQL's json keeps the text as written, so dicts come back in
 # insertion order everywhere (JSONB would reorder keys: phase_seconds is read as a timeline).
 JSONDict = JSON()
+# The scenario is searched, not read as a timeline: JSONB on PostgreSQL (a GIN jsonb_path_ops index answers
+# containment queries such as scenario @> '{"scenes": [{"camera_angle": "aerial"}]}'), JSON text on SQLite.
+ScenarioJSON = JSON().with_variant(JSONB(), "postgresql")
+IN_FLIGHT: tuple[str, ...] = (VideoStatus.QUEUED.value, VideoStatus.PROCESSING.value)
+IN_FLIGHT_SQL = f"status IN ({', '.join(repr(s) for s in IN_FLIGHT)})"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -84,6 +91,16 @@ class VideoRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The scenario's title once the script phase wrote it (for lists, run tags and the UI).
+    title: Mapped[str | None] = mapped_column(String(200))
+    # Runs that re-made part of the video after it was COMPLETED, oldest first (see Catalog.start_phase).
+    remakes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONDict)  # NULL: none yet
+    # The scenario the script phase wrote, and its title and narration casefolded for ?q= search.
+    scenario: Mapped[dict[str, Any] | None] = mapped_column(ScenarioJSON)
+    search_text: Mapped[str | None] = mapped_column(Text)
+    favorited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # NULL: not a favorite
+    # Request fields served differently from what was asked (a preview, ULTRA as HD without a GPU pool).
+    adjustments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONDict)
 
     __table_args__ = (
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUS_VALUES)})", name="status"),
@@ -93,6 +110,19 @@ class VideoRow(Base):
         Index("ix_videos_user_id_created_at", "user_id", "created_at"),
         Index("ix_videos_status_created_at", "status", "created_at"),
         Index("ix_videos_created_at", "created_at"),
+        # Partial indexes (migration 0003): a person's favorites, and their videos in flight (QUEUED or
+        # PROCESSING: a few rows per person, however many finished videos they have).
+        Index("ix_videos_favorites", "user_id", "created_at", postgresql_where=text("favorited_at IS NOT NULL"),
+              sqlite_where=text("favorited_at IS NOT NULL")),
+        Index("ix_videos_in_flight", "user_id", "status", "created_at", postgresql_where=text(IN_FLIGHT_SQL),
+              sqlite_where=text(IN_FLIGHT_SQL)),
+        # PostgreSQL only: GIN over the scenario (jsonb_path_ops) and trigrams over the search text (pg_trgm).
+        # info["only_on"] tells the migrations' comparison (migrate.on_this_backend) to skip them elsewhere.
+        Index("ix_videos_scenario", "scenario", postgresql_using="gin", postgresql_ops={"scenario": "jsonb_path_ops"},
+              info={"only_on": "postgresql"}).ddl_if(dialect="postgresql"),
+        Index("ix_videos_search_text", "search_text", postgresql_using="gin",
+              postgresql_ops={"search_text": "gin_trgm_ops"}, info={"only_on": "postgresql"})
+        .ddl_if(dialect="postgresql"),
     )
 
 

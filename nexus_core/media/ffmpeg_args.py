@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from nexus_core.media.presets import EncoderPreset
+from nexus_core.media.presets import NVENC_TUNE, EncoderPreset
 
 GOP_S = 2.0
 # x264 tuning for slow, smooth camera motion over a still, by speed preset. Measured at 1080p against the
@@ -21,10 +21,17 @@ COLOR_ARGS: tuple[str, ...] = (
 )
 
 
+def quality_args(preset: EncoderPreset) -> list[str]:
+    """Encoder, speed and quality: x264/x265 `-crf N`; NVENC constant quality `-rc vbr -cq N -b:v 0` (no `-crf`)."""
+    args = ["-c:v", preset.codec, "-preset", preset.preset]
+    if preset.is_nvenc:
+        return [*args, "-tune", NVENC_TUNE, "-rc", "vbr", "-cq", str(preset.crf), "-b:v", "0"]
+    return [*args, "-crf", str(preset.crf)]
+
+
 def video_encoder_args(preset: EncoderPreset, fps: float | None = None) -> list[str]:
     """Encoder, quality, pixel format, a GOP of GOP_S seconds (when fps is known) and BT.709 tags."""
-    args = ["-c:v", preset.codec, "-preset", preset.preset, "-crf", str(preset.crf)]
-    args += ["-pix_fmt", preset.pix_fmt]
+    args = [*quality_args(preset), "-pix_fmt", preset.pix_fmt]
     if fps:
         args += ["-g", str(max(1, round(GOP_S * fps)))]
     if preset.codec == "libx264" and preset.preset in X264_PARAMS:

@@ -1,33 +1,26 @@
-"""NVIDIA GPU encoding (NVENC): detected, never assumed, and mapped from the CPU presets.
+"""NVIDIA GPU encoding (NVENC): detected by a real one-frame encode, never assumed, with a clean CPU fallback.
 
-Mapping of the quality table (nexus_core.media.presets) onto NVENC:
-
-- codec: libx264 -> h264_nvenc, libx265 -> hevc_nvenc.
-- quality: x264/x265 `-crf N` -> NVENC `-rc vbr -cq N -b:v 0` (constant quality, no bitrate cap). Both are
-  on the same 0-51 quantizer scale; at equal N NVENC gives similar visual quality with somewhat larger
-  files (no psy-rd or mb-tree), so the number is kept and the table stays the one source of quality.
-- speed: x264/x265 preset -> NVENC p1 (fastest) .. p7 (slowest, best) by the same place on the speed
-  ladder (veryfast -> p2, fast -> p4, medium -> p5, ...), with `-tune hq`.
-- unchanged: pix_fmt, GOP, BT.709 tags, the hvc1 tag for HEVC (EncoderPreset.is_hevc covers hevc_nvenc).
+The GPU twins of the CPU presets and their quality mapping are a table in nexus_core.media.presets; the
+arguments come from nexus_core.media.ffmpeg_args like every other encode. Detection lists the encoder and
+then encodes one generated frame with it: ffmpeg builds often list h264_nvenc where no NVENC exists (no
+driver, or a GPU without the engine: the Hopper H100/H200 and A100 data-centre parts have none), and only the
+test encode tells. A rendition whose NVENC encode still fails is encoded again on the CPU, with a warning.
 """
 
 from __future__ import annotations
 
 import functools
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from nexus_core.media.presets import EncoderPreset
+from nexus_core.media.ffmpeg_args import quality_args
+from nexus_core.media.presets import DEFAULT_NVENC_PRESET, NVENC_CODECS, NVENC_PRESETS, EncoderPreset
 from nexus_core.media.runner import MediaCommandError, MissingToolError, run_command, tool_path
 
 GpuMode = Literal["auto", "on", "off"]
-NVENC_CODECS: dict[str, str] = {"libx264": "h264_nvenc", "libx265": "hevc_nvenc"}
-NVENC_PRESETS: dict[str, str] = {
-    "ultrafast": "p1", "superfast": "p1", "veryfast": "p2", "faster": "p3", "fast": "p4",
-    "medium": "p5", "slow": "p6", "slower": "p7", "veryslow": "p7", "placebo": "p7",
-}
-DEFAULT_NVENC_PRESET = "p4"
+GPU_MODES: tuple[str, ...] = ("auto", "on", "off")
 PROBE_TIMEOUT_S = 30.0
 PROBE_SOURCE = "color=c=gray:s=256x144:r=25:d=0.04"  # one frame, above NVENC's minimum size
 
@@ -46,12 +39,12 @@ class NvencStatus:
 
 
 def is_nvenc(codec: str) -> bool:
-    return codec.endswith("_nvenc")
+    return codec in NVENC_CODECS.values()
 
 
 def gpu_variant(preset: EncoderPreset) -> EncoderPreset:
     """The NVENC twin of a libx264/libx265 preset (same name, quality number, audio and pixel format)."""
-    if is_nvenc(preset.codec):
+    if preset.is_nvenc:
         return preset
     codec = NVENC_CODECS.get(preset.codec)
     if codec is None:
@@ -59,16 +52,10 @@ def gpu_variant(preset: EncoderPreset) -> EncoderPreset:
     return replace(preset, codec=codec, preset=NVENC_PRESETS.get(preset.preset, DEFAULT_NVENC_PRESET))
 
 
-def nvenc_quality_args(preset: EncoderPreset) -> list[str]:
-    """Encoder, speed and constant-quality rate control for an NVENC preset (in place of `-crf`)."""
-    return ["-c:v", preset.codec, "-preset", preset.preset, "-tune", "hq",
-            "-rc", "vbr", "-cq", str(preset.crf), "-b:v", "0"]
-
-
 def build_nvenc_probe_args(preset: EncoderPreset) -> list[str]:
     """ffmpeg arguments that encode one generated frame with the preset's settings and discard it."""
     return ["-hide_banner", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", PROBE_SOURCE,
-            "-frames:v", "1", *nvenc_quality_args(preset), "-pix_fmt", preset.pix_fmt, "-f", "null", "-"]
+            "-frames:v", "1", *quality_args(preset), "-pix_fmt", preset.pix_fmt, "-f", "null", "-"]
 
 
 @functools.cache
@@ -113,3 +100,27 @@ def encoder_preset(preset: EncoderPreset, mode: GpuMode) -> EncoderPreset:
     if mode == "on":
         raise GpuEncodingUnavailable(f"NEXUS_GPU_ENCODING=on but {variant.codec} is not usable here: {status.reason}")
     return preset
+
+
+def encode_with_fallback(
+    preset: EncoderPreset,
+    *,
+    fallback: EncoderPreset,
+    build: Callable[[EncoderPreset], list[str]],
+    run: Callable[[list[str]], None],
+    warn: Callable[[str], None],
+) -> EncoderPreset:
+    """Encode with `preset`; when it is NVENC and the encode fails, warn and encode with the CPU `fallback`.
+
+    `build` turns a preset into ffmpeg arguments, `run` runs them (raising MediaCommandError on failure).
+    Returns the preset the output was made with. CPU encodes are not retried: their failure is the video's.
+    """
+    try:
+        run(build(preset))
+        return preset
+    except MediaCommandError as exc:
+        if not preset.is_nvenc:
+            raise
+        warn(f"{preset.codec} failed for rendition {preset.name!r}; encoding it with {fallback.codec} instead. {exc}")
+    run(build(fallback))
+    return fallback

@@ -182,3 +182,118 @@ def run_all(functions: list[Callable[[], None]]) -> None:
         thread.start()
     for thread in threads:
         thread.join()
+
+
+def _catalog(database: Database) -> Catalog:
+    return Catalog(database.engine.url.render_as_string(hide_password=False))
+
+
+def _kinds(database: Database, user: str) -> list[tuple[str, str | None]]:
+    with database.read() as session:
+        rows = session.execute(select(ledger_rows.c.kind, ledger_rows.c.note).where(ledger_rows.c.user_id == user)
+                               .order_by(ledger_rows.c.id)).all()
+    return [(kind, note) for kind, note in rows]
+
+
+def test_a_failed_video_remade_to_completed_is_charged_once_and_a_remake_never_again(database: Database) -> None:
+    user = new_user()
+    video_id = _submit(database, user, 30)
+    catalog = _catalog(database)
+    catalog.mark_failed(video_id, error="renditions: ffmpeg exited 1", phase="encoding")
+    assert ledger.settle_finished(database) >= 1
+    with database.read() as session:
+        assert ledger.get_balance(session, user_id=user) == ledger.Balance(100, 0)  # released
+    # an operator's backfill re-makes it: FAILED -> PROCESSING -> COMPLETED
+    catalog.start_phase(video_id, phase="encoding", run_id="backfill-run")
+    catalog.mark_completed(video_id, size_bytes=10, duration_s=5.0, artifacts={"video": "v.mp4"})
+    for _ in range(3):  # every pass, and the API's on-read settlement, may see it: charged once
+        ledger.settle_finished(database, user_id=user)
+        with database.write() as session:
+            ledger.settle(session, video_id=video_id, status="COMPLETED", now=_now())
+    with database.read() as session:
+        assert ledger.get_balance(session, user_id=user) == ledger.Balance(70, 0)
+    assert [k for k, _ in _kinds(database, user)] == ["grant", "reserve", "release", "charge"]
+    assert _kinds(database, user)[-1][1] == ledger.REMADE_NOTE
+    # a second re-make of the COMPLETED, charged video (renditions only) charges nothing
+    catalog.start_phase(video_id, phase="encoding", run_id="operator-run")
+    catalog.finish_phase(video_id, phase="renditions", seconds=1.0, run_id="operator-run")
+    ledger.settle_finished(database, user_id=user)
+    with database.read() as session:
+        assert ledger.get_balance(session, user_id=user) == ledger.Balance(70, 0)
+    assert len(_kinds(database, user)) == 4
+    catalog.close()
+
+
+def test_a_completed_video_charged_from_its_reservation_is_not_charged_by_a_remake(database: Database) -> None:
+    user = new_user()
+    video_id = _submit(database, user, 25)
+    catalog = _catalog(database)
+    catalog.mark_completed(video_id, size_bytes=10, duration_s=5.0, artifacts={"video": "v.mp4"})
+    ledger.settle_finished(database, user_id=user)
+    catalog.start_phase(video_id, phase="rendering", run_id="operator-run")  # stays COMPLETED
+    catalog.mark_completed(video_id, size_bytes=11, duration_s=5.0, artifacts={"video": "v.mp4"})
+    ledger.settle_finished(database, user_id=user)
+    with database.read() as session:
+        assert ledger.get_balance(session, user_id=user) == ledger.Balance(75, 0)
+    assert [k for k, _ in _kinds(database, user)] == ["grant", "reserve", "charge"]
+    catalog.close()
+
+
+def test_a_remade_video_the_balance_cannot_cover_is_owed_until_it_can(database: Database) -> None:
+    user = new_user()
+    video_id = _submit(database, user, 30)
+    catalog = _catalog(database)
+    catalog.mark_failed(video_id, error="boom")
+    ledger.settle_finished(database, user_id=user)
+    _submit(database, user, 95)  # the person spends the released tokens on another video: balance 5
+    catalog.start_phase(video_id, phase="script", run_id="backfill-run")
+    catalog.mark_completed(video_id, size_bytes=10, duration_s=5.0, artifacts={"video": "v.mp4"})
+    ledger.settle_finished(database, user_id=user)
+    with database.read() as session:
+        assert ledger.get_balance(session, user_id=user) == ledger.Balance(5, 95)  # owed, nothing negative
+        assert (video_id, "COMPLETED") in ledger.pending_settlements(session, user_id=user)
+    with database.write() as session:
+        ledger.grant(session, user_id=user, amount=50, now=_now())
+    assert ledger.settle_finished(database, user_id=user) == 1
+    with database.read() as session:
+        assert ledger.get_balance(session, user_id=user) == ledger.Balance(25, 95)
+        assert ledger.pending_settlements(session, user_id=user) == []
+    catalog.close()
+
+
+@pytest.mark.parametrize(("plan", "welcome"), [(Plan.FREE, 100), (Plan.PREMIUM, 1000)])
+@pytest.mark.parametrize("grant_first", [True, False], ids=["grant-first", "first-call-first"])
+def test_welcome_tokens_are_credited_once_whichever_comes_first(
+    database: Database, plan: Plan, welcome: int, grant_first: bool
+) -> None:
+    user = new_user()
+    steps = [lambda s: ledger.grant(s, user_id=user, amount=5, now=_now()),
+             lambda s: ledger.ensure_account(s, user_id=user, plan=plan, now=_now())]
+    for step in steps if grant_first else reversed(steps):
+        with database.write() as session:
+            step(session)
+    for _ in range(2):  # later first-sight checks credit nothing
+        with database.write() as session:
+            assert ledger.ensure_account(session, user_id=user, plan=plan, now=_now()) is False
+    with database.read() as session:
+        assert ledger.get_balance(session, user_id=user) == ledger.Balance(welcome + 5, 0)
+        assert session.scalar(select(accounts.c.plan).where(accounts.c.user_id == user)) == plan.value
+    assert sorted(note or "" for kind, note in _kinds(database, user)) == sorted(
+        ["granted", f"welcome to the {plan.value} plan"])
+
+
+def test_grant_tokens_before_the_first_api_call_keeps_the_welcome(
+    pg_api: ApiServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """README's order: `nexus grant-tokens` first, then the person's first call (a PREMIUM user: 1000 + 5)."""
+    from nexus_cli.main import main
+
+    user = new_user()
+    monkeypatch.setenv("NEXUS_DATABASE_URL", pg_api.settings.database_url)
+    assert main(["grant-tokens", "--user", user, "--amount", "5"]) == 0
+    assert "balance 5" in capsys.readouterr().out
+    with pg_api.client(pg_api.keys.token(user, plan="PREMIUM")) as client:
+        body = client.get(f"{API}/tokens").json()
+    assert (body["balance"], body["plan"]) == (1005, "PREMIUM")
+    assert main(["grant-tokens", "--user", user, "--amount", "5"]) == 0
+    assert "balance 1010" in capsys.readouterr().out

@@ -1,8 +1,7 @@
-"""Placement by phase: the GPU asset gets the GPU pool, toleration and limit; CPU assets get CPU pools and sizes."""
+"""Placement: every CPU phase in the run pod, the GPU phase in its own pod, computed when launched (not at import)."""
 
 from __future__ import annotations
 
-import json
 import os
 
 import dagster as dg
@@ -11,13 +10,12 @@ import pytest
 from nexus_assets.definitions import build_definitions
 from nexus_assets.jobs import MAKE_VIDEO_JOB
 from nexus_assets.phases import ASSET_PHASE
-from nexus_assets.placement import K8S_CONFIG_TAG, PLACEMENTS, POOL_TAG, PoolKind, k8s_config_for, op_tags_for
-from nexus_assets.production import STEP_EXECUTOR_NAME, build_production_definitions, step_executor_config
-from nexus_core.deploy_settings import DEFAULT_SIZES, DeploySettings
+from nexus_assets.production import RUN_POD_EXECUTOR_NAME, RUN_POD_PROCESSES, build_production_definitions
+from nexus_core.deploy_settings import DEFAULT_SIZES, WORKER_LABELS, DeploySettings
+from nexus_core.placement import GPU_POOL_NAME, GPU_STEPS, gpu_pod_meta, gpu_pod_spec, run_pod_k8s_config
 from nexus_core.settings import NexusSettings
 
-GPU_ASSETS = {"scene_images"}
-CPU_ASSETS = set(ASSET_PHASE) - GPU_ASSETS
+REPO_PACKAGES = ("nexus_assets", "nexus_core", "resources", "sensors", "nexus_cli", "api")
 
 
 @pytest.fixture
@@ -28,77 +26,89 @@ def deploy(monkeypatch: pytest.MonkeyPatch) -> DeploySettings:
     return DeploySettings()
 
 
-def test_every_asset_has_one_placement() -> None:
-    assert set(PLACEMENTS) == set(ASSET_PHASE)
-    assert {a for a, p in PLACEMENTS.items() if p.pool is PoolKind.GPU} == GPU_ASSETS
+def test_only_scene_images_is_a_gpu_phase() -> None:
+    assert set(GPU_STEPS) == {"scene_images"}
+    assert set(GPU_STEPS) <= set(ASSET_PHASE)
 
 
-def test_gpu_asset_gets_gpu_pool_toleration_limit_and_concurrency_pool(deploy: DeploySettings) -> None:
-    config = k8s_config_for("scene_images", deploy)
-    assert config["pod_spec_config"]["node_selector"] == {"nexus.video/pool": "gpu"}
-    assert config["pod_spec_config"]["tolerations"] == [
-        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
-    ]
-    assert config["container_config"]["resources"]["limits"]["nvidia.com/gpu"] == "1"
-    assert op_tags_for("scene_images", deploy)[POOL_TAG] == "gpu"
+def test_gpu_pod_gets_gpu_pool_toleration_limit_and_the_workers_command(deploy: DeploySettings) -> None:
+    spec = gpu_pod_spec("scene_images", deploy)
+    (container,) = spec["containers"]
+    assert spec["nodeSelector"] == {"nexus.video/pool": "gpu"}
+    assert spec["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == container["resources"]["requests"]["nvidia.com/gpu"]
+    assert container["command"] == ["python", "-m", "nexus_assets.image_worker"]
+    assert container["image"] == deploy.image
+    assert {"secretRef": {"name": "nexus-env"}} in container["envFrom"]
+    assert spec["restartPolicy"] == "Never" and spec["automountServiceAccountToken"] is False
+    meta = gpu_pod_meta("scene_images", deploy)
+    assert WORKER_LABELS.items() <= meta["labels"].items()  # the network policies let it reach S3
+    assert meta["labels"]["nexus.video/pool-kind"] == "gpu"
 
 
-@pytest.mark.parametrize("asset", sorted(CPU_ASSETS))
-def test_cpu_assets_get_cpu_pool_and_sized_requests_without_gpu(asset: str, deploy: DeploySettings) -> None:
-    config = k8s_config_for(asset, deploy)
-    resources = config["container_config"]["resources"]
+def test_the_run_pod_is_on_the_cpu_pool_sized_for_the_cpu_phases(deploy: DeploySettings) -> None:
+    config = run_pod_k8s_config(deploy)
     assert config["pod_spec_config"] == {"node_selector": {"nexus.video/pool": "cpu"}}
-    assert set(resources["requests"]) == set(resources["limits"]) == {"cpu", "memory"}
-    assert POOL_TAG not in op_tags_for(asset, deploy)
+    assert config["container_config"]["resources"]["requests"] == {"cpu": "2", "memory": "3Gi"}
+    assert "nvidia.com/gpu" not in str(config)
 
 
-def test_compositing_and_rendering_are_sized_for_1080p(deploy: DeploySettings) -> None:
-    for asset in ("composited_scenes", "master"):
-        requests = k8s_config_for(asset, deploy)["container_config"]["resources"]["requests"]
-        assert requests == {"cpu": "2", "memory": "2Gi"}
+def test_a_cpu_phase_has_no_gpu_pod(deploy: DeploySettings) -> None:
+    with pytest.raises(KeyError, match="'voiceover' is not a GPU phase"):
+        gpu_pod_spec("voiceover", deploy)
 
 
-def test_gpu_encoding_moves_renditions_to_the_gpu_pool(deploy: DeploySettings) -> None:
-    gpu = deploy.model_copy(update={"gpu_encoding": True})
-    config = k8s_config_for("renditions", gpu)
-    assert config["pod_spec_config"]["node_selector"] == {"nexus.video/pool": "gpu"}
-    assert config["container_config"]["resources"]["limits"]["nvidia.com/gpu"] == "1"
-    assert op_tags_for("renditions", gpu)[POOL_TAG] == "gpu"
-
-
-def test_pool_names_and_sizes_come_from_environment(monkeypatch: pytest.MonkeyPatch, deploy: DeploySettings) -> None:
+def test_pool_names_and_sizes_come_from_the_settings_handed_in(monkeypatch: pytest.MonkeyPatch,
+                                                               deploy: DeploySettings) -> None:
     monkeypatch.setenv("NEXUS_K8S_POOL_LABEL_KEY", "cloud.google.com/gke-nodepool")
     monkeypatch.setenv("NEXUS_K8S_GPU_POOL", "l4-pool")
-    monkeypatch.setenv("NEXUS_K8S_SIZES__MEDIA__MEMORY", "3Gi")
+    monkeypatch.setenv("NEXUS_K8S_SIZES__DIFFUSION__MEMORY", "24Gi")
     settings = DeploySettings()
-    gpu = json.loads(op_tags_for("scene_images", settings)[K8S_CONFIG_TAG])
-    assert gpu["pod_spec_config"]["node_selector"] == {"cloud.google.com/gke-nodepool": "l4-pool"}
-    media = settings.sizes["media"]
-    assert (media.memory, media.cpu) == ("3Gi", DEFAULT_SIZES["media"].cpu)  # a partial override keeps the rest
-    assert settings.sizes["light"] == DEFAULT_SIZES["light"]
+    spec = gpu_pod_spec("scene_images", settings)
+    assert spec["nodeSelector"] == {"cloud.google.com/gke-nodepool": "l4-pool"}
+    assert spec["containers"][0]["resources"]["requests"]["memory"] == "24Gi"
+    assert settings.sizes["diffusion"].cpu == DEFAULT_SIZES["diffusion"].cpu  # a partial override keeps the rest
+    assert gpu_pod_spec("scene_images", deploy)["nodeSelector"] == {"nexus.video/pool": "gpu"}  # no global state
 
 
 def test_settings_survive_the_config_map_round_trip(monkeypatch: pytest.MonkeyPatch, deploy: DeploySettings) -> None:
-    changed = deploy.model_copy(update={"gpu_pool": "a100", "gpu_encoding": True, "kafka_auth_secret": "kafka"})
+    changed = deploy.model_copy(update={"gpu_pool": "a100", "gpu_pods": True, "kafka_auth_secret": "kafka"})
     for key, value in changed.env_vars().items():
         monkeypatch.setenv(key, value)
     assert DeploySettings() == changed
 
 
-def test_definitions_carry_each_assets_placement_tags(nexus_settings: NexusSettings) -> None:
+def test_no_asset_carries_placement_op_tags_and_the_gpu_phase_is_in_the_gpu_pool(
+    nexus_settings: NexusSettings,
+) -> None:
     job = build_definitions(nexus_settings).resolve_job_def(MAKE_VIDEO_JOB)
     for node in job.nodes_in_topological_order:
-        placement = {k: v for k, v in node.tags.items() if k in (K8S_CONFIG_TAG, POOL_TAG)}
-        assert placement == op_tags_for(node.name), node.name  # the settings of this process, as at import
+        assert not [tag for tag in node.tags if tag.startswith("dagster-k8s/")], node.name
+    pools = {node.name: node.definition.pool for node in job.nodes_in_topological_order}
+    assert pools.pop("scene_images") == GPU_POOL_NAME
+    assert set(pools.values()) == {None}
 
 
-def test_production_definitions_load_with_bounded_step_pod_executor(
-    nexus_settings: NexusSettings, deploy: DeploySettings
-) -> None:
-    bounded = deploy.model_copy(update={"max_concurrent_steps": 3})
-    production = build_production_definitions(nexus_settings, bounded)
+def test_nothing_computes_placement_at_import() -> None:
+    """No op tags from settings, no module-level DeploySettings(): settings are read where a pod is launched."""
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    offenders = [
+        f"{path.relative_to(repo)}: {line}"
+        for package in REPO_PACKAGES for path in (repo / package).rglob("*.py")
+        for line in path.read_text().splitlines()
+        if "op_tags_for" in line
+        or (line[:1].isalpha() and "DeploySettings(" in line and not line.startswith(("def ", "class ")))
+    ]
+    assert offenders == []
+
+
+def test_production_definitions_run_every_step_in_the_run_pod(nexus_settings: NexusSettings) -> None:
+    production = build_production_definitions(nexus_settings)
     dg.Definitions.validate_loadable(production)
-    assert production.resolve_job_def(MAKE_VIDEO_JOB).executor_def.name == STEP_EXECUTOR_NAME
-    assert step_executor_config(bounded) == {"max_concurrent": 3}
+    executor = production.resolve_job_def(MAKE_VIDEO_JOB).executor_def
+    assert executor.name == RUN_POD_EXECUTOR_NAME and RUN_POD_PROCESSES == 3
+    assert "k8s" not in executor.name
     local = build_definitions(nexus_settings).resolve_job_def(MAKE_VIDEO_JOB)
     assert local.executor_def.name == "multi_or_in_process_executor"

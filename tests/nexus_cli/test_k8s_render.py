@@ -1,4 +1,5 @@
-"""`nexus k8s render`: step Jobs as the executor builds them, strictly valid manifests, KEDA, and values in step."""
+"""`nexus k8s render`: a video's pods as Dagster builds them (run pod Job, GPU pod), strictly valid manifests, KEDA,
+and values in step."""
 
 from __future__ import annotations
 
@@ -15,12 +16,8 @@ import pytest
 import yaml
 from kubernetes_validate.utils import all_versions
 
-from nexus_assets.step_jobs import (
-    StaleOpTags,
-    code_location_container_context,
-    render_step_jobs,
-    run_launcher_config,
-)
+from nexus_assets.phases import ASSET_PHASE
+from nexus_assets.step_jobs import code_location_container_context, run_launcher_config, step_job
 from nexus_cli.k8s import render, validate, write
 from nexus_cli.k8s_manifests import Manifest, crd_problems, disruption_budgets, is_crd
 from nexus_core.deploy_settings import (
@@ -56,49 +53,64 @@ def rendered(production: DeploySettings, tmp_path_factory: pytest.TempPathFactor
     return files
 
 
-def _jobs(files: dict[str, Manifest]) -> dict[str, Manifest]:
-    return {m["metadata"]["labels"]["dagster/op"]: m for path, m in files.items() if path.startswith("jobs/")}
+def _pods(files: dict[str, Manifest]) -> dict[str, Manifest]:
+    return {Path(path).stem: m for path, m in files.items() if path.startswith("pods/")}
 
 
-def _pod(job: Manifest) -> dict[str, Any]:
-    return job["spec"]["template"]["spec"]
+def _pod(manifest: Manifest) -> dict[str, Any]:
+    """The pod spec of a Job or a Pod."""
+    return manifest["spec"]["template"]["spec"] if manifest["kind"] == "Job" else manifest["spec"]
 
 
 def _kind(files: dict[str, Manifest], kind: str) -> list[Manifest]:
     return [m for m in files.values() if m["kind"] == kind]
 
 
-def test_every_step_of_make_video_is_rendered(rendered: dict[str, Manifest]) -> None:
-    assert set(_jobs(rendered)) == {"scenario", "scene_images", "voiceover", "music_bed", "composited_scenes",
-                                    "master", "renditions", "published_video"}
+def test_a_video_costs_two_pods_the_run_pod_and_the_gpu_pod(rendered: dict[str, Manifest]) -> None:
+    pods = _pods(rendered)
+    assert set(pods) == {"run-worker", "gpu-scene_images"}  # before: one Job per step, 8 step pods + the run pod
+    assert (pods["run-worker"]["kind"], pods["gpu-scene_images"]["kind"]) == ("Job", "Pod")
+    (container,) = _pod(pods["run-worker"])["containers"]
+    assert container["args"][:3] == ["dagster", "api", "execute_run"]  # every CPU phase runs in this pod
 
 
-def test_gpu_phase_job_has_gpu_selector_toleration_and_limit(rendered: dict[str, Manifest]) -> None:
-    pod = _pod(_jobs(rendered)[GPU_STEP])
+def test_gpu_pod_has_gpu_selector_toleration_limit_and_the_worker(rendered: dict[str, Manifest]) -> None:
+    pod = _pod(_pods(rendered)[f"gpu-{GPU_STEP}"])
     (container,) = pod["containers"]
-    assert pod["nodeSelector"] == {"nexus.video/pool": "gpu"}  # the run pod's CPU selector was replaced, not added
+    assert pod["nodeSelector"] == {"nexus.video/pool": "gpu"}
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
     assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"
-    assert container["args"] == ["dagster", "api", "execute_step"]
+    assert container["command"] == ["python", "-m", "nexus_assets.image_worker"]
     assert container["image"] == "ghcr.io/nexus-video/nexus-video:0.1.0"
-    assert {"name": "NEXUS_ENVIRONMENT", "value": "prod"} in container["env"]  # from the code location's context
+    assert {"name": "NEXUS_ENVIRONMENT", "value": "prod"} in container["env"]
+    assert {e["name"] for e in container["env"]} >= {"DAGSTER_PIPES_CONTEXT", "DAGSTER_PIPES_MESSAGES"}
+    assert pod["restartPolicy"] == "Never"
 
 
-def test_every_cpu_phase_job_has_cpu_pool_and_no_gpu(rendered: dict[str, Manifest]) -> None:
-    cpu_jobs = {step: job for step, job in _jobs(rendered).items() if step != GPU_STEP}
-    for step, job in cpu_jobs.items():
-        pod = _pod(job)
-        resources = pod["containers"][0]["resources"]
-        assert pod["nodeSelector"] == {"nexus.video/pool": "cpu"}, step
-        assert not pod.get("tolerations"), step
-        assert set(resources["requests"]) == set(resources["limits"]) == {"cpu", "memory"}, step
+def test_run_pod_is_on_the_cpu_pool_without_gpu(rendered: dict[str, Manifest]) -> None:
+    pod = _pod(_pods(rendered)["run-worker"])
+    resources = pod["containers"][0]["resources"]
+    assert pod["nodeSelector"] == {"nexus.video/pool": "cpu"}
+    assert not pod.get("tolerations")
+    assert set(resources["requests"]) == set(resources["limits"]) == {"cpu", "memory"}
 
 
-def test_step_pods_carry_the_labels_the_network_policies_select(rendered: dict[str, Manifest]) -> None:
-    for step, job in _jobs(rendered).items():
-        labels = job["spec"]["template"]["metadata"]["labels"]
-        assert WORKER_LABELS.items() <= labels.items(), step
-        assert job["metadata"]["namespace"] == "nexus"
+def test_video_pods_carry_the_labels_the_network_policies_select(rendered: dict[str, Manifest]) -> None:
+    for name, manifest in _pods(rendered).items():
+        labels = (manifest["spec"]["template"] if manifest["kind"] == "Job" else manifest)["metadata"]["labels"]
+        assert WORKER_LABELS.items() <= labels.items(), name
+        assert manifest["metadata"]["namespace"] == "nexus"
+
+
+@pytest.mark.parametrize("step", sorted(ASSET_PHASE))
+def test_any_single_step_renders_as_a_valid_job_of_its_own(step: str, production: DeploySettings) -> None:
+    import kubernetes.client
+
+    job = kubernetes.client.ApiClient().sanitize_for_serialization(step_job(step, production))
+    assert kubernetes_validate.validate(job, KUBERNETES_VERSION, strict=True) == KUBERNETES_VERSION
+    (container,) = _pod(job)["containers"]
+    assert container["args"] == ["dagster", "api", "execute_step"]
+    assert {"name": "DAGSTER_RUN_STEP_KEY", "value": step} in container["env"]
 
 
 def test_kubernetes_validate_ships_the_pinned_schemas() -> None:
@@ -116,9 +128,9 @@ def test_every_rendered_manifest_passes_strict_validation(rendered: dict[str, Ma
 
 
 def test_strict_validation_rejects_an_unknown_field(rendered: dict[str, Manifest]) -> None:
-    job = copy.deepcopy(_jobs(rendered)[GPU_STEP])
-    _pod(job)["nodeSelectors"] = {"typo": "x"}
-    assert validate(job, KUBERNETES_VERSION)
+    pod = copy.deepcopy(_pods(rendered)[f"gpu-{GPU_STEP}"])
+    _pod(pod)["nodeSelectors"] = {"typo": "x"}
+    assert validate(pod, KUBERNETES_VERSION)
 
 
 def test_kubernetes_validate_cli_accepts_the_written_files(production: DeploySettings, tmp_path: Path,
@@ -175,24 +187,24 @@ def test_only_the_api_takes_traffic_from_outside_the_namespace(rendered: dict[st
     assert {9092, 5432, 443} <= worker_ports
 
 
-def test_renaming_pools_in_the_environment_changes_the_rendered_jobs(tmp_path: Path) -> None:
+def test_renaming_pools_in_the_environment_changes_the_rendered_pods(tmp_path: Path) -> None:
     env = {**os.environ, "NEXUS_K8S_GPU_POOL": "a100-pool", "NEXUS_K8S_CPU_POOL": "batch-cpu"}
     result = subprocess.run(
         [sys.executable, "-m", "nexus_cli.main", "k8s", "render", "--env", "production", "--out", str(tmp_path)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=180,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    jobs = {path.name: yaml.safe_load(path.read_text()) for path in (tmp_path / "jobs").glob("*.yaml")}
-    selectors = {name: _pod(job)["nodeSelector"] for name, job in jobs.items()}
-    assert selectors.pop(f"03-{GPU_STEP}.yaml") == {"nexus.video/pool": "a100-pool"}
-    assert set(map(str, selectors.values())) == {str({"nexus.video/pool": "batch-cpu"})}
+    pods = {path.stem: yaml.safe_load(path.read_text()) for path in (tmp_path / "pods").glob("*.yaml")}
+    assert _pod(pods[f"gpu-{GPU_STEP}"])["nodeSelector"] == {"nexus.video/pool": "a100-pool"}
     config_map = yaml.safe_load((tmp_path / "manifests" / "configmap-nexus-k8s-settings.yaml").read_text())
-    assert config_map["data"]["NEXUS_K8S_GPU_POOL"] == "a100-pool"  # what the code server will compute from
+    assert config_map["data"]["NEXUS_K8S_GPU_POOL"] == "a100-pool"  # what the run pods compute the GPU pod from
 
 
-def test_rendering_other_settings_than_the_imported_ones_is_refused(production: DeploySettings) -> None:
-    with pytest.raises(StaleOpTags):
-        render_step_jobs(production.model_copy(update={"gpu_pool": "elsewhere"}))
+def test_other_settings_render_in_the_same_process(production: DeploySettings) -> None:
+    """No import-time op tags: settings different from the ones this process started with render as asked."""
+    moved = render(production.model_copy(update={"gpu_pool": "elsewhere", "cpu_pool": "batch"}))
+    assert _pod(_pods(moved)[f"gpu-{GPU_STEP}"])["nodeSelector"] == {"nexus.video/pool": "elsewhere"}
+    assert _pod(_pods(render(production))[f"gpu-{GPU_STEP}"])["nodeSelector"] == {"nexus.video/pool": "gpu"}
 
 
 def test_staging_renders_fewer_replicas_in_its_own_namespace() -> None:

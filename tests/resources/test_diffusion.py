@@ -7,6 +7,7 @@ import json
 import socket
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,15 @@ import dagster as dg
 import numpy as np
 import pytest
 
-from nexus_core.models import CameraAngle, Scene
+from nexus_assets import scene_assets
+from nexus_assets.image_batches import draw_scene_images
+from nexus_assets.partitions import VIDEOS_PARTITION
+from nexus_core import storage_keys as keys
+from nexus_core.catalog import Catalog
+from nexus_core.media.image_io import read_rgb
+from nexus_core.models import CameraAngle, Scenario, Scene, VideoRequest
+from nexus_core.settings import NexusSettings
+from resources import resources_for
 from resources.diffusion import (
     GIB,
     DiffusionImageGenerator,
@@ -22,7 +31,9 @@ from resources.diffusion import (
     clear_pipeline_cache,
     memory_plan,
 )
+from resources.gpu_worker import SubprocessGpuWorker
 from resources.image_generator import ImageGenerator
+from resources.storage import LocalObjectStore
 
 REPO = Path(__file__).resolve().parents[2]
 TINY_STEPS = 4
@@ -216,3 +227,75 @@ def test_the_module_imports_without_torch_or_diffusers() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "diffusers:x@25"
+
+
+# The scene_images phase on the diffusion generator: a batch per pipeline call, and the Pipes worker.
+
+REQUEST = VideoRequest(prompt="Three sights of the solar system", duration_seconds=12, resolution="360p",
+                       frame_rate=24, music_style="none")
+SCENARIO = Scenario(title="Three sights", scenes=SCENES)
+
+
+def _pipeline_batches(generator: DiffusionImageGenerator, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record how many prompts each call of the real diffusers pipeline gets (it still draws them)."""
+    pipe = generator.pipeline().pipe
+    calls: list[int] = []
+    real_call = type(pipe).__call__
+
+    def counting(self: object, **kwargs: object) -> object:
+        calls.append(len(kwargs["prompt"]))  # type: ignore[arg-type]
+        return real_call(self, **kwargs)
+
+    monkeypatch.setattr(type(pipe), "__call__", counting)
+    return calls
+
+
+def test_scene_images_are_drawn_a_batch_per_pipeline_call_and_reused_after(
+    tiny_model: Path, no_network: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    generator = DiffusionImageGenerator(model=str(tiny_model), steps=TINY_STEPS, device="cpu", batch_size=2)
+    store = LocalObjectStore(root=str(tmp_path / "store"))
+    calls, ticks = _pipeline_batches(generator, monkeypatch), []
+    draw = {"store": store, "generator": generator, "video_id": "vbatch", "request": REQUEST, "scenario": SCENARIO,
+            "work": tmp_path, "workers": 4, "tick": lambda: ticks.append(1)}
+    items = draw_scene_images(**draw)  # type: ignore[arg-type]
+    assert calls == [2, 1]  # three scenes, batch_size 2: two pipeline calls
+    assert len(ticks) == 3 and [i["scene_number"] for i in items] == [1, 2, 3]
+    for item in items:
+        with store.local_copy(item["key"], tmp_path / "copies") as path:
+            assert read_rgb(path).shape == (360, 640, 3)
+    assert [i["key"] for i in store.get_json(keys.manifest("vbatch", "assets/images"))["items"]] == [
+        keys.scene_image("vbatch", n) for n in (1, 2, 3)]
+    again = draw_scene_images(**draw)  # type: ignore[arg-type]
+    assert calls == [2, 1] and all(i["reused"] for i in again)  # nothing drawn twice
+
+
+def test_scene_images_run_in_a_separate_worker_over_pipes(
+    tiny_model: Path, nexus_settings: NexusSettings, tmp_path: Path
+) -> None:
+    """The GPU pod's entry point for real: `python -m nexus_assets.image_worker` launched by Dagster Pipes
+    (PipesSubprocessClient, as PipesK8sClient launches it in the pod) against the local object store."""
+    video_id = f"w{uuid.uuid4().hex[:12]}"
+    Catalog(nexus_settings.catalog_url).create_video(video_id=video_id, request=REQUEST)
+    dg.DagsterInstance.get().add_dynamic_partitions(VIDEOS_PARTITION, [video_id])
+    local = resources_for("local", nexus_settings)
+    local["store"].put_json(keys.scenario(video_id), SCENARIO.model_dump(mode="json"))
+    worker_env = {"NEXUS_ENVIRONMENT": "prod", "NEXUS_DIFFUSION_MODEL": str(tiny_model),
+                  "NEXUS_DIFFUSION_DEVICE": "cpu", "NEXUS_DIFFUSION_STEPS": str(TINY_STEPS),
+                  "NEXUS_DIFFUSION_BATCH_SIZE": "2", "OPENAI_API_KEY": "", "ELEVENLABS_API_KEY": "",
+                  "NEXUS_S3_BUCKET": ""}
+    result = dg.materialize(
+        [scene_assets.scene_images], partition_key=video_id, instance=dg.DagsterInstance.get(),
+        resources={**local, "image_generator": DiffusionImageGenerator(model=str(tiny_model), device="cpu"),
+                   "gpu_worker": SubprocessGpuWorker(extra_env=worker_env)},
+    )
+    assert result.success
+    (event,) = result.get_asset_materialization_events()
+    metadata = {key: value.value for key, value in event.materialization.metadata.items()}
+    assert metadata["worker"] == "SubprocessGpuWorker"
+    assert metadata["images"] == 3 and metadata["generator"] == f"diffusers:{tiny_model}@{TINY_STEPS}"
+    manifest = local["store"].get_json(keys.manifest(video_id, "assets/images"))
+    assert [i["key"] for i in manifest["items"]] == metadata["keys"]
+    for item in manifest["items"]:
+        with local["store"].local_copy(item["key"], tmp_path) as path:
+            assert read_rgb(path).shape == (360, 640, 3)

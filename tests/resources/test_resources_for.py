@@ -18,7 +18,7 @@ from resources.settings import ProviderSettings
 from resources.storage import LocalObjectStore
 from resources.voice import NeuralVoice
 
-NAMES = {"catalog", "store", "script_writer", "image_generator", "voice", "music", "pipeline"}
+NAMES = {"catalog", "store", "script_writer", "image_generator", "voice", "music", "pipeline", "gpu_worker"}
 
 
 def test_local_uses_embedded_defaults(tmp_path: Path) -> None:
@@ -47,6 +47,7 @@ def test_prod_with_settings_uses_the_real_providers(tmp_path: Path, monkeypatch:
     assert isinstance(chosen["voice"], ElevenLabsVoice)
     assert isinstance(chosen["image_generator"], DiffusionImageGenerator)
     assert isinstance(chosen["store"], S3ObjectStore)
+    assert type(chosen["gpu_worker"]).__name__ == "K8sGpuPods"  # launches only with NEXUS_K8S_GPU_PODS on
 
 
 def test_unknown_environment_is_refused(tmp_path: Path) -> None:

@@ -122,10 +122,51 @@ def test_retention_drops_old_final_partitions_and_their_intermediate_files(
 
 
 def test_definitions_add_the_kafka_sensors_only_when_configured(kafka_settings: KafkaSettings) -> None:
-    assert not build_definitions(kafka=KafkaSettings(bootstrap_servers=None)).sensors
+    bare = build_definitions(kafka=KafkaSettings(bootstrap_servers=None))
+    assert {s.name for s in bare.sensors or []} == {"unknown_video_partitions"}
     defs = build_definitions(kafka=kafka_settings)
     names = {s.name for s in defs.sensors or []}
     assert names == {"kafka_video_requests", "kafka_video_cancels", "video_run_succeeded", "video_run_failed",
-                     "resubmit_stuck_videos", "video_partition_retention"}
+                     "resubmit_stuck_videos", "video_partition_retention", "unknown_video_partitions"}
     repo = defs.get_repository_def()
     assert repo.get_sensor_def("kafka_video_requests").job_name == "make_video"
+
+
+def test_request_runs_carry_the_owner_and_a_truthful_source(
+    nexus_settings: NexusSettings, catalog_resource: CatalogResource
+) -> None:
+    from resources.kafka import Record
+    from sensors.requests import plan_requests
+
+    request = VideoRequest(prompt="Glaciers carving fjords over ten thousand years of slow ice", duration_seconds=5)
+    from_api, from_elsewhere = new_id(), new_id()
+    records = [
+        Record(topic="requests", partition=0, offset=i, key=b"k", timestamp_ms=1_700_000_000_000 + i,
+               value=GenerationRequest(video_id=vid, user_id=user, request=request, source=source).to_bytes())
+        for i, (vid, user, source) in enumerate([(from_api, "alice", "api"), (from_elsewhere, "bob", None)])
+    ]
+    plan = plan_requests(records, catalog=catalog_resource.catalog(), instance=dg.DagsterInstance.get())
+    tags = {r.partition_key: r.tags for r in plan.run_requests}
+    assert (tags[from_api]["nexus/user"], tags[from_api]["nexus/source"]) == ("alice", "api")
+    assert (tags[from_elsewhere]["nexus/user"], tags[from_elsewhere]["nexus/source"]) == ("bob", "kafka")
+    assert tags[from_api]["nexus/prompt"] == "Glaciers carving fjords over ten thousand years of…"
+
+
+def test_a_remake_run_keeps_the_video_completed_and_tells_its_owner_nothing(
+    catalog_resource: CatalogResource, tmp_path
+) -> None:
+    catalog = catalog_resource.catalog()
+    store = LocalObjectStore(root=str(tmp_path))
+    video_id = new_id()
+    catalog.create_video(video_id=video_id, request=VideoRequest(prompt="Old lighthouses", duration_seconds=5),
+                         user_id="alice")
+    catalog.mark_completed(video_id, size_bytes=10, duration_s=5.0, artifacts={"video": f"videos/{video_id}/v.mp4"})
+    for run_id, succeeded in (("remake-ok", True), ("remake-bad", False)):
+        catalog.start_phase(video_id, phase="encoding", run_id=run_id)
+        run = dg.DagsterRun(job_name="make_video", run_id=run_id, tags={"dagster/partition": video_id})
+        messages = run_events(catalog, store, run, succeeded=succeeded, error=None if succeeded else "killed")
+        kinds = [kind for kind, *_ in messages]
+        assert kinds == (["events"] if succeeded else [])  # no "ready" notice, no FAILED event
+    record = catalog.require(video_id)
+    assert record.status is VideoStatus.COMPLETED
+    assert [(r.run_id, r.error) for r in record.remakes] == [("remake-ok", None), ("remake-bad", "killed")]

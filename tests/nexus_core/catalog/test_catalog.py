@@ -168,18 +168,56 @@ def test_a_failed_video_can_be_retried(catalog: Catalog) -> None:
     assert (record.status, record.error) == (VideoStatus.PROCESSING, None)
 
 
-def test_a_completed_video_can_be_rematerialized(catalog: Catalog) -> None:
+def test_a_completed_video_stays_completed_while_part_of_it_is_remade(catalog: Catalog) -> None:
     catalog.create_video(video_id="v1", request=REQUEST)
     catalog.mark_completed("v1", size_bytes=10, duration_s=1.0, artifacts={"video": "a.mp4"})
+    completed_at = catalog.require("v1").completed_at
     assert catalog.mark_cancelled("v1") is False
     assert catalog.mark_failed("v1", error="late") is False
-    catalog.start_phase("v1", phase="encoding")
-    record = catalog.require("v1")
-    assert (record.status, record.completed_at) == (VideoStatus.PROCESSING, None)
-    assert catalog.mark_completed("v1", size_bytes=20, duration_s=1.0, artifacts={"video": "b.mp4"}) is True
-    assert catalog.mark_completed("v1", size_bytes=30, duration_s=1.0, artifacts={}) is False
+    record = catalog.start_phase("v1", phase="encoding", run_id="run-2")
+    assert (record.status, record.completed_at, record.percent) == (VideoStatus.COMPLETED, completed_at, 100.0)
+    catalog.report_progress("v1", phase="encoding", percent=40)
+    catalog.finish_phase("v1", phase="renditions", seconds=2.5, artifacts={"rendition_h264": "r.mp4"}, run_id="run-2")
+    catalog.start_phase("v1", phase="finalization", run_id="run-2")
+    assert catalog.mark_completed("v1", size_bytes=20, duration_s=1.0, artifacts={"video": "b.mp4"}) is False
+    catalog.finish_phase("v1", phase="published_video", seconds=1.0, run_id="run-2")
     final = catalog.require("v1")
-    assert (final.status, final.size_bytes, final.artifacts) == (VideoStatus.COMPLETED, 30, {"video": "b.mp4"})
+    assert (final.status, final.size_bytes, final.completed_at) == (VideoStatus.COMPLETED, 20, completed_at)
+    assert final.artifacts == {"video": "b.mp4", "rendition_h264": "r.mp4"}
+    assert final.phase_seconds["renditions"] == 2.5
+    (remake,) = final.remakes
+    assert (remake.run_id, remake.phases, remake.assets) == ("run-2", ["encoding", "finalization"],
+                                                           ["renditions", "published_video"])
+    assert remake.error is None and remake.finished_at is not None
+
+
+def test_a_failed_remake_keeps_the_video_completed_with_the_reason(catalog: Catalog) -> None:
+    catalog.create_video(video_id="v1", request=REQUEST)
+    catalog.mark_completed("v1", size_bytes=10, duration_s=1.0, artifacts={"video": "a.mp4"})
+    catalog.start_phase("v1", phase="encoding", run_id="run-2")
+    assert catalog.mark_failed("v1", error="renditions: disk full", phase="encoding", run_id="run-2") is False
+    record = catalog.require("v1")
+    assert (record.status, record.error, record.artifacts) == (VideoStatus.COMPLETED, None, {"video": "a.mp4"})
+    assert record.last_remake is not None and record.last_remake.error == "renditions: disk full"
+    catalog.start_phase("v1", phase="rendering", run_id="run-3")
+    assert [r.run_id for r in catalog.require("v1").remakes] == ["run-2", "run-3"]
+
+
+def test_a_failed_video_remade_goes_through_processing(catalog: Catalog) -> None:
+    catalog.create_video(video_id="v1", request=REQUEST)
+    catalog.mark_failed("v1", error="boom", phase="encoding")
+    record = catalog.start_phase("v1", phase="encoding", run_id="run-2")
+    assert (record.status, record.error, record.remakes) == (VideoStatus.PROCESSING, None, [])
+    assert catalog.mark_completed("v1", size_bytes=20, duration_s=1.0, artifacts={"video": "b.mp4"}) is True
+
+
+def test_the_title_is_kept_clean_and_short(catalog: Catalog) -> None:
+    catalog.create_video(video_id="v1", request=REQUEST)
+    catalog.set_title("v1", "  The   Sun\nand  its planets " + "x" * 300)
+    title = catalog.require("v1").title
+    assert title is not None and title.startswith("The Sun and its planets x") and len(title) == 200
+    with pytest.raises(VideoNotFound):
+        catalog.set_title("nope", "x")
 
 
 def test_a_cancelled_video_refuses_progress_and_stays_cancelled(catalog: Catalog) -> None:
@@ -403,10 +441,16 @@ def test_upgrade_is_idempotent(fresh_database: Callable[[], str]) -> None:
 
 def test_models_match_migrations(fresh_database: Callable[[], str]) -> None:
     with Catalog(fresh_database()) as catalog, catalog.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+        context = MigrationContext.configure(conn, opts={
+            "compare_type": True, "compare_server_default": True,
+            "include_object": migrate.on_this_backend(conn.dialect.name),  # GIN indexes: PostgreSQL only
+        })
         assert compare_metadata(context, Base.metadata) == []
         indexes = {ix["name"] for ix in inspect(conn).get_indexes("videos")}
-    assert {"ix_videos_user_id_created_at", "ix_videos_status_created_at", "ix_videos_created_at"} <= indexes
+    assert {"ix_videos_user_id_created_at", "ix_videos_status_created_at", "ix_videos_created_at",
+            "ix_videos_favorites", "ix_videos_in_flight"} <= indexes
+    if catalog.backend == "postgresql":
+        assert {"ix_videos_scenario", "ix_videos_search_text"} <= indexes
 
 
 def test_downgrade_to_base_then_upgrade_again(fresh_database: Callable[[], str]) -> None:

@@ -1,4 +1,5 @@
-"""NVENC: the CPU presets' GPU twins, detection (listed and a one-frame encode works) and the auto/on/off choice."""
+"""NVENC: the CPU presets' GPU twins, detection (listed and a one-frame encode works), the auto/on/off choice, and
+the fallback to x264/x265 when an NVENC encode fails (no GPU here; Hopper H100/H200 have no NVENC either)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,18 @@ from pathlib import Path
 import pytest
 
 from nexus_core.media import hardware
+from nexus_core.media.ffmpeg_args import build_rendition_args, quality_args, video_encoder_args
 from nexus_core.media.hardware import (
     GpuEncodingUnavailable,
     build_nvenc_probe_args,
     detect_nvenc,
+    encode_with_fallback,
     encoder_preset,
     gpu_variant,
-    nvenc_quality_args,
 )
 from nexus_core.media.presets import PRESETS, EncoderPreset
+from nexus_core.media.probe import probe
+from nexus_core.media.runner import MediaCommandError, run_ffmpeg
 from nexus_core.models import Quality
 
 HAS_NVIDIA_GPU = Path("/dev/nvidiactl").exists()
@@ -70,7 +74,7 @@ def test_speed_ladder_and_constant_quality_arguments() -> None:
     assert gpu_variant(X264).preset == "p2"  # veryfast
     assert gpu_variant(X265).preset == "p4"  # fast
     assert gpu_variant(EncoderPreset("h264", "libx264", crf=20, preset="veryslow", audio_bitrate_k=128)).preset == "p7"
-    args = nvenc_quality_args(gpu_variant(X264))
+    args = quality_args(gpu_variant(X264))
     assert args == ["-c:v", "h264_nvenc", "-preset", "p2", "-tune", "hq", "-rc", "vbr", "-cq", str(X264.crf),
                     "-b:v", "0"]
     assert "-crf" not in args
@@ -139,3 +143,61 @@ def test_off_never_probes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert encoder_preset(X264, "off") == X264
     assert not log.exists()
     assert os.environ["NEXUS_FFMPEG_BIN"].endswith("ffmpeg")
+
+
+def test_nvenc_encoder_arguments_use_constant_quality_not_crf() -> None:
+    h264, hevc = video_encoder_args(gpu_variant(X264), 24), video_encoder_args(gpu_variant(X265), 24)
+    assert "-crf" not in h264 and "-x264-params" not in h264 and "-x265-params" not in hevc
+    assert h264[h264.index("-cq") + 1] == str(X264.crf) and h264[h264.index("-b:v") + 1] == "0"
+    assert h264[h264.index("-g") + 1] == "48" and "-tag:v" not in h264
+    assert hevc[hevc.index("-tag:v") + 1] == "hvc1"
+    cpu = video_encoder_args(X264, 24)
+    assert cpu[:6] == ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(X264.crf)]
+
+
+@pytest.fixture(scope="module")
+def tiny_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 0.5 s 160x90 H.264 + AAC file, made here with lavfi."""
+    out = tmp_path_factory.mktemp("master") / "master.mp4"
+    run_ffmpeg(["-f", "lavfi", "-i", "testsrc=size=160x90:rate=24:duration=0.5", "-f", "lavfi",
+                "-i", "sine=frequency=440:duration=0.5", "-c:v", "libx264", "-preset", "ultrafast",
+                "-c:a", "aac", "-shortest", str(out)])
+    return out
+
+
+def test_a_forced_nvenc_encode_that_fails_falls_back_to_x264_with_a_warning(tiny_master: Path, tmp_path: Path) -> None:
+    """No NVENC here (as on an H100/H200): the real h264_nvenc encode fails and the rendition is made with x264."""
+    if detect_nvenc("h264_nvenc").available:
+        pytest.skip("NVENC works on this machine")
+    out, warnings = tmp_path / "h264.mp4", []
+    used = encode_with_fallback(
+        gpu_variant(X264), fallback=X264, build=lambda p: build_rendition_args(tiny_master, p, out, fps=24),
+        run=run_ffmpeg, warn=warnings.append,
+    )
+    assert used == X264
+    assert probe(out).video_codec == "h264"
+    (warning,) = warnings
+    assert warning.startswith("h264_nvenc failed for rendition 'h264'; encoding it with libx264 instead")
+
+
+def test_without_nvenc_auto_encodes_with_x264_and_never_warns(tiny_master: Path, tmp_path: Path) -> None:
+    if detect_nvenc("hevc_nvenc").available:
+        pytest.skip("NVENC works on this machine")
+    out, warnings = tmp_path / "h265.mp4", []
+    chosen = encoder_preset(X265, "auto")
+    used = encode_with_fallback(chosen, fallback=X265, build=lambda p: build_rendition_args(tiny_master, p, out),
+                                run=run_ffmpeg, warn=warnings.append)
+    assert used == X265 and warnings == []
+    assert probe(out).video_codec == "hevc"
+
+
+def test_a_failing_cpu_encode_is_not_retried(tmp_path: Path) -> None:
+    calls: list[list[str]] = []
+
+    def failing(args: list[str]) -> None:
+        calls.append(args)
+        raise MediaCommandError(["ffmpeg"], 1, "No such file")
+
+    with pytest.raises(MediaCommandError):
+        encode_with_fallback(X264, fallback=X264, build=lambda p: ["-c:v", p.codec], run=failing, warn=print)
+    assert len(calls) == 1

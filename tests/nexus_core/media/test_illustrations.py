@@ -41,6 +41,13 @@ def test_a_scene_gets_the_illustration_its_words_name(words: list[str], hero: st
         assert _emoji(words, seed=seed)[0] == hero
 
 
+def test_half_of_a_compound_name_does_not_pick_the_other_thing() -> None:
+    """'honey' is in the honey badger's keywords: a video about how bees make honey showed a badger."""
+    for seed in range(4):
+        assert "\U0001f9a1" not in _emoji(["honeybees and how they make honey"], seed=seed)  # badger
+        assert "\U0001f9a1" not in _emoji(["honey"], seed=seed)
+
+
 def test_the_matching_term_and_name_are_recorded() -> None:
     hero = choose_illustrations(["the Acropolis"], count=1, seed=0)[0]
     assert hero == Illustration(CLASSICAL_BUILDING, "classical building", "acropolis")
