@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 
 from api import ledger
+from api.background import PassLoop
 from api.core.db import Database
 from api.dispatch import Dispatcher
 from api.tables import idempotency_keys, outbox
@@ -71,9 +72,8 @@ class Relay:
         self._retry_base_s = retry_base_s
         self._idempotency_ttl = timedelta(seconds=idempotency_ttl_s)
         self._now = clock or utcnow
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._background = PassLoop(lambda: self.run_once(settle_only_on_schedule=True), name="nexus-outbox-relay",
+                                    interval_s=interval_s)
         self._pass_lock = threading.Lock()
         self._passes = 0
         self._settled_at = 0.0
@@ -222,27 +222,10 @@ class Relay:
 
     def wake(self) -> None:
         """Run a pass now (a request was just committed)."""
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self._interval_s)
-            self._wake.clear()
-            if self._stop.is_set():
-                break
-            try:
-                self.run_once(settle_only_on_schedule=True)
-            except Exception:
-                log.exception("outbox relay pass failed; retrying in %.1f s", self._interval_s)
+        self._background.wake()
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="nexus-outbox-relay", daemon=True)
-            self._thread.start()
+        self._background.start()
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
+        self._background.stop(timeout_s)

@@ -66,10 +66,11 @@ def run_pair(index: int, prompt: str, seconds: int, writers: tuple[object, objec
     request = VideoRequest(prompt=prompt, duration_seconds=seconds)
     video_id = f"script-eval-{index}"
     started = time.perf_counter()
-    plain = template.write(request, video_id=video_id)  # type: ignore[attr-defined]
+    plain = template.write(request, video_id=video_id).value  # type: ignore[attr-defined]
     template_s = time.perf_counter() - started
     started = time.perf_counter()
-    scenario, report = llm.write_with_report(request, video_id=video_id)  # type: ignore[attr-defined]
+    made, report = llm.write_with_report(request, video_id=video_id)  # type: ignore[attr-defined]
+    scenario = made.value
     llm_s = time.perf_counter() - started
     outcome = ("fell back" if report.source == "template"
                else "validated after retry" if len(report.attempts) > 1 else "validated")

@@ -10,29 +10,32 @@ from nexus_core.kafka_settings import KafkaSettings
 from nexus_core.logs import configure_logging
 from nexus_core.settings import NexusSettings
 from resources import resources_for
+from sensors.definitions import sensor_definitions  # sensors import nexus_assets.jobs/partitions, never this
 
 PHASE_MODULES = (script, scene_assets, compositing, rendering, encoding, finalization)
 
 
-def build_definitions(settings: NexusSettings | None = None, kafka: KafkaSettings | None = None) -> dg.Definitions:
-    """Definitions for the configured environment; settings are read here, when the code loads.
-
-    With KAFKA_BOOTSTRAP_SERVERS set, the Kafka sensors (requests, cancels, run status, re-submission,
-    retention) and their `kafka` resource are added; without it no broker is needed, and the only sensor
-    removes partitions that name no video.
-    """
-    from sensors.definitions import kafka_sensors
-    from sensors.maintenance import build_unknown_partition_sensor
-
-    settings = settings or NexusSettings()
-    configure_logging(service="pipeline")  # the code location's and run workers' process start (idempotent)
-    sensors, kafka_resources = kafka_sensors(kafka or KafkaSettings())
+def asset_definitions(settings: NexusSettings, kafka: KafkaSettings) -> dg.Definitions:
+    """The six phases' assets, their check, the make_video job, and the resources for settings.environment."""
     return dg.Definitions(
         assets=dg.load_assets_from_modules(list(PHASE_MODULES)),
         jobs=[make_video],
-        sensors=[*sensors, build_unknown_partition_sensor()],  # junk partitions go with or without Kafka
-        resources={**resources_for(settings.environment, settings), **kafka_resources},
+        resources=resources_for(settings.environment, settings, kafka=kafka),
     )
+
+
+def build_definitions(settings: NexusSettings | None = None, kafka: KafkaSettings | None = None) -> dg.Definitions:
+    """Assets and sensors merged, for NEXUS_ENVIRONMENT (settings.environment); settings are read here, once,
+    when the code loads.
+
+    With KAFKA_BOOTSTRAP_SERVERS set, the Kafka sensors (requests, cancels, run status, re-submission,
+    retention), the `kafka` resource and Kafka phase events are added; without it no broker is needed, phase
+    events go nowhere, and the only sensor removes partitions that name no video.
+    """
+    settings = settings or NexusSettings()
+    kafka = kafka or KafkaSettings()
+    configure_logging(service="pipeline")  # the code location's and run workers' process start (idempotent)
+    return dg.Definitions.merge(asset_definitions(settings, kafka), sensor_definitions(kafka))
 
 
 @dg.definitions

@@ -6,18 +6,27 @@ from pathlib import Path
 import dagster as dg
 import numpy as np
 
-from nexus_assets.manifests import load_manifest, load_scenario
+from nexus_assets.manifests import load_scenario, read_manifest
 from nexus_assets.partitions import videos_partitions
 from nexus_assets.phases import phase_step
 from nexus_core import storage_keys as keys
+from nexus_core.manifests import ImagesManifest, RenditionsManifest
 from nexus_core.media.fonts import find_font_for
 from nexus_core.media.image_io import read_rgb, write_rgb
 from nexus_core.media.probe import probe
 from nexus_core.media.thumbnails import clean_frame, poster_frame, thumbnail_moments
 from nexus_core.media.timeline import plan_timeline
 from nexus_core.models import Scenario, VideoRequest
-from nexus_core.publishing import PublishError, PublishItem, describe_storage_error, publish_order
+from nexus_core.publishing import (
+    PublishError,
+    PublishItem,
+    describe_storage_error,
+    publish_order,
+    publish_plan,
+    published_name,
+)
 from resources.catalog import CatalogResource
+from resources.phase_events import PhaseEvents
 from resources.pipeline import PipelineConfig
 from resources.storage import ObjectStore
 
@@ -26,13 +35,13 @@ def make_thumbnails(
     store: ObjectStore, video_id: str, request: VideoRequest, scenario: Scenario, work: Path
 ) -> tuple[list[tuple[str, Path, float]], tuple[str, Path]]:
     """Three clean thumbnails in three scenes (when the video has them) and the poster, at full size."""
-    images = {i["scene_number"]: i for i in load_manifest(store, video_id, "assets/images")["items"]}
+    images = read_manifest(store, video_id, keys.IMAGES, ImagesManifest).by_scene()
     slots = plan_timeline([s.duration_seconds for s in scenario.scenes], request.frame_rate)
     stills: dict[int, np.ndarray] = {}
 
     def still(number: int) -> np.ndarray:
         if number not in stills:
-            with store.local_copy(images[number]["key"], work) as path:
+            with store.local_copy(images[number].key, work) as path:
                 stills[number] = read_rgb(path)
         return stills[number]
 
@@ -74,41 +83,33 @@ def publish_files(
     return {item.artifact: item.key for item in sources}, sizes
 
 
-def published_name(rendition: str) -> str:
-    """video.mp4 for the H.264 rendition, video.<name>.mp4 for the others."""
-    return "video.mp4" if rendition == "h264" else f"video.{rendition}.mp4"
-
-
 @dg.asset(partitions_def=videos_partitions, group_name="finalization", kinds={"python"}, deps=["renditions"])
 def published_video(
     context: dg.AssetExecutionContext,
     catalog: CatalogResource,
     store: ObjectStore,
     pipeline: PipelineConfig,
+    phase_events: PhaseEvents,
 ) -> dg.MaterializeResult:
     """The finished video, captions and thumbnails at their final keys; the catalog says COMPLETED."""
-    with phase_step(context, catalog, pipeline, "published_video") as (cat, video_id, request, run, work):
-        encoded = load_manifest(store, video_id, "encoding")
-        main = encoded["items"][0]
-        with store.local_copy(main["key"], work) as main_path:
+    with phase_step(context, catalog, pipeline, phase_events, "published_video") as (cat, video_id, request, run, work):
+        encoded = read_manifest(store, video_id, keys.ENCODING, RenditionsManifest)
+        main = encoded.items[0]
+        with store.local_copy(main.key, work) as main_path:
             info = probe(main_path)
         scenario = load_scenario(store, video_id)
-        thumbs, (poster_key, poster_path) = make_thumbnails(store, video_id, request, scenario, work)
+        thumbs, poster = make_thumbnails(store, video_id, request, scenario, work)
+        poster_key = poster[0]
         run.progress(0.3)
         credits_path = work / "credits.txt"
-        credits_path.write_text("\n".join(encoded.get("credits", [])) + "\n")
-        files: list[tuple[PublishItem, str | Path]] = [
-            *[(PublishItem(key, "image/jpeg", f"thumbnail_{i}"), path) for i, (key, path, _) in enumerate(thumbs)],
-            (PublishItem(poster_key, "image/jpeg", "poster"), poster_path),
-            (PublishItem(keys.published(video_id, "credits.txt"), "text/plain", "credits"), credits_path),
-            *[(PublishItem(keys.published(video_id, f"captions.{ext}"), "text/vtt" if ext == "vtt" else "text/plain",
-                           f"captions_{ext}"), key) for ext, key in encoded["captions"].items()],
-            *[(PublishItem(keys.published(video_id, published_name(item["name"])), "video/mp4",
-                           f"video_{item['name']}"), item["key"]) for item in encoded["items"]],
-        ]
+        credits_path.write_text("\n".join(encoded.credits) + "\n")
+        files = publish_plan(
+            video_id, thumbnails=[(key, path) for key, path, _ in thumbs], poster=poster, credits=credits_path,
+            captions=encoded.captions, renditions=[(item.name, item.key) for item in encoded.items],
+        )
         artifacts, sizes = publish_files(store, files, work)
-        size_bytes = sizes[keys.published(video_id, published_name(main["name"]))]
-        artifacts["video"] = keys.published(video_id, published_name(main["name"]))
+        artifacts["video"] = keys.published(video_id, published_name(main.name))
+        size_bytes = sizes[artifacts["video"]]
         cat.mark_completed(video_id, size_bytes=size_bytes, duration_s=info.duration_s, artifacts=artifacts)
         run.progress(1.0)
     return dg.MaterializeResult(
@@ -120,7 +121,7 @@ def published_video(
             "thumbnails": dg.MetadataValue.json([k for k, _, _ in thumbs]),
             "poster": poster_key,
             "thumbnail_times_s": dg.MetadataValue.json([round(t, 2) for _, _, t in thumbs]),
-            "captions": dg.MetadataValue.json({e: artifacts[f"captions_{e}"] for e in encoded["captions"]}),
+            "captions": dg.MetadataValue.json({e: artifacts[f"captions_{e}"] for e in encoded.captions}),
             "preview": dg.MetadataValue.md(
                 thumbnail_preview(store, scenario.title, poster_key, thumbs[0][0] if thumbs else poster_key)
             ),

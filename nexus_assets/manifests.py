@@ -1,16 +1,21 @@
-"""Reading and reusing phase manifests: what a phase made last time, keyed by input hash."""
+"""Reading and writing phase manifests in the object store (the types and the reuse rule: nexus_core.manifests)."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
+
 from nexus_core import storage_keys as keys
+from nexus_core.manifests import Reuse, SceneEntry, SceneManifest
 from nexus_core.models import Scenario
 from resources.storage import ObjectStore
 
 T = TypeVar("T")
 R = TypeVar("R")
+M = TypeVar("M", bound=BaseModel)
+E = TypeVar("E", bound=SceneEntry)
 
 
 class MissingUpstream(RuntimeError):
@@ -18,12 +23,29 @@ class MissingUpstream(RuntimeError):
 
 
 def load_manifest(store: ObjectStore, video_id: str, phase: str, *, required: bool = True) -> dict[str, Any]:
+    """A phase's manifest as stored (JSON); {} when it is missing and not required."""
     key = keys.manifest(video_id, phase)
     if not store.exists(key):
         if required:
             raise MissingUpstream(f"no {phase} output for video {video_id}: materialize that phase first")
         return {}
     return dict(store.get_json(key))
+
+
+def read_manifest(store: ObjectStore, video_id: str, phase: str, model: type[M]) -> M:
+    """A phase's manifest as its type (nexus_core.manifests); raises MissingUpstream when it is missing."""
+    return model.model_validate(load_manifest(store, video_id, phase))
+
+
+def save_manifest(store: ObjectStore, video_id: str, phase: str, manifest: Any) -> None:
+    """Write a phase's manifest (its `to_json()`: run-only flags such as `reused` are not stored)."""
+    store.put_json(keys.manifest(video_id, phase), manifest.to_json())
+
+
+def previous_work(store: ObjectStore, video_id: str, phase: str, model: type[SceneManifest[E]]) -> Reuse[E]:
+    """What the phase made last time for this video, reusable by input hash (empty on a first run)."""
+    data = load_manifest(store, video_id, phase, required=False)
+    return Reuse(model.model_validate(data).items if data else [], store.exists)
 
 
 def load_scenario(store: ObjectStore, video_id: str) -> Scenario:
@@ -33,35 +55,13 @@ def load_scenario(store: ObjectStore, video_id: str) -> Scenario:
     return Scenario.model_validate(store.get_json(key))
 
 
-def reusable_entries(
-    store: ObjectStore, previous: dict[str, Any], items_key: str = "items"
-) -> dict[str, dict[str, Any]]:
-    """Earlier entries by input hash, kept when their object is still stored and no fallback made them."""
-    out: dict[str, dict[str, Any]] = {}
-    for entry in previous.get(items_key, []):
-        if "fallback" in str(entry.get("provider", "")):
-            continue  # made by a stand-by provider during an outage: try the real one again
-        if entry.get("input_hash") and entry.get("key") and store.exists(entry["key"]):
-            out[entry["input_hash"]] = entry
-    return out
-
-
-def save_items_manifest(
-    store: ObjectStore, video_id: str, phase: str, items: list[dict[str, Any]], **extra: Any
-) -> None:
-    """Write a per-scene manifest, dropping run-only flags such as 'reused'; `extra` adds top-level fields
-    (e.g. `credits`: the attribution lines of what made the items)."""
-    clean = [{k: v for k, v in item.items() if k != "reused"} for item in items]
-    store.put_json(keys.manifest(video_id, phase), {"items": clean, **extra})
-
-
 def video_credits(store: ObjectStore, video_id: str) -> list[str]:
     """The attribution lines of everything a video was made with: the script's sources, the illustrations,
     the voice engines. They go into the MP4's metadata and the published credits.txt."""
     lines: list[str] = []
-    for phase in ("script", "assets/images", "assets/voice", "assets/music"):
-        lines += load_manifest(store, video_id, phase, required=False).get("credits", [])
-    engines = sorted({str(i.get("provider")) for i in load_manifest(store, video_id, "assets/voice")["items"]})
+    for phase in (keys.SCRIPT, keys.IMAGES, keys.VOICE, keys.MUSIC):
+        lines += load_manifest(store, video_id, phase, required=False).get("credits") or []
+    engines = sorted({str(i.get("provider")) for i in load_manifest(store, video_id, keys.VOICE)["items"]})
     lines.append("Voice: " + ", ".join(e for e in engines if e))
     return list(dict.fromkeys(lines))
 

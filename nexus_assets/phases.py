@@ -18,7 +18,7 @@ from nexus_core.phases import ASSET_PHASE as ASSET_PHASE  # re-exported: the nam
 from nexus_core.phases import PHASE_ASSETS as PHASE_ASSETS
 from nexus_core.run_tags import missing_tags, short_text
 from resources.catalog import CatalogResource
-from resources.kafka import PhaseEvents, phase_events
+from resources.phase_events import NoPhaseEvents, PhaseEvents
 from resources.pipeline import PipelineConfig
 
 
@@ -35,13 +35,12 @@ class PhaseRun:
     phase: str
     started: float
 
-    events: PhaseEvents | None = None
+    events: PhaseEvents = field(default_factory=NoPhaseEvents)
     artifacts: dict[str, str] = field(default_factory=dict)  # keys the body made: into the catalog at the end
 
     def progress(self, fraction: float) -> None:
         self.catalog.report_progress(self.video_id, phase=self.phase, percent=100.0 * fraction)
-        if self.events is not None:
-            self.events.progress(self.video_id, self.phase, 100.0 * fraction)
+        self.events.progress(self.video_id, self.phase, 100.0 * fraction)
 
     def progress_of(self, total: int) -> Callable[[], None]:
         """A thread-safe 'one more item done' callback for total items."""
@@ -96,15 +95,16 @@ def describe_run(context: dg.AssetExecutionContext, record: VideoRecord) -> None
 
 
 @contextmanager
-def phase_run(context: dg.AssetExecutionContext, catalog: Catalog, asset_name: str) -> Iterator[PhaseRun]:
-    """Mark the phase started, time it, and mark the video FAILED with the reason if the body raises."""
+def phase_run(
+    context: dg.AssetExecutionContext, catalog: Catalog, events: PhaseEvents, asset_name: str
+) -> Iterator[PhaseRun]:
+    """Mark the phase started, time it, and mark the video FAILED with the reason if the body raises; tell
+    `events` (the `phase_events` resource) along the way."""
     video_id = context.partition_key
     phase = ASSET_PHASE[asset_name]
     record = start_video_phase(context, catalog, video_id, phase)
-    events = phase_events()  # None unless KAFKA_BOOTSTRAP_SERVERS is set: then progress also goes to Kafka
     run = PhaseRun(catalog=catalog, video_id=video_id, phase=phase, started=time.monotonic(), events=events)
-    if events is not None:
-        events.started(video_id, phase, context.run.run_id)
+    events.started(video_id, phase, context.run.run_id)
     try:
         describe_run(context, record)
         yield run
@@ -112,13 +112,11 @@ def phase_run(context: dg.AssetExecutionContext, catalog: Catalog, asset_name: s
         reason = f"{asset_name}: {exc}"
         catalog.mark_failed(video_id, error=reason, phase=phase, run_id=context.run_id)
         context.log.error(reason)
-        if events is not None:
-            events.finished(video_id, phase, asset_name, error=reason)
+        events.finished(video_id, phase, asset_name, error=reason)
         raise
     catalog.finish_phase(video_id, phase=asset_name, seconds=round(time.monotonic() - run.started, 3),
                          artifacts=run.artifacts, run_id=context.run_id)
-    if events is not None:
-        events.finished(video_id, phase, asset_name)
+    events.finished(video_id, phase, asset_name)
 
 
 class Step(NamedTuple):
@@ -133,11 +131,12 @@ class Step(NamedTuple):
 
 @contextmanager
 def phase_step(
-    context: dg.AssetExecutionContext, catalog: CatalogResource, pipeline: PipelineConfig, asset_name: str
+    context: dg.AssetExecutionContext, catalog: CatalogResource, pipeline: PipelineConfig, events: PhaseEvents,
+    asset_name: str,
 ) -> Iterator[Step]:
     """phase_run plus the request (read inside it, so a missing video fails the phase) and a scratch folder."""
     cat = catalog.catalog()
     with logged_phase(video_id=context.partition_key, run_id=context.run_id, phase=ASSET_PHASE[asset_name],
                       asset=asset_name), \
-            phase_run(context, cat, asset_name) as run, pipeline.workdir(run.video_id, asset_name) as work:
+            phase_run(context, cat, events, asset_name) as run, pipeline.workdir(run.video_id, asset_name) as work:
         yield Step(cat, run.video_id, cat.get_request(run.video_id), run, work)

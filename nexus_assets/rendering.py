@@ -4,16 +4,18 @@ from pathlib import Path
 
 import dagster as dg
 
-from nexus_assets.manifests import load_manifest
+from nexus_assets.manifests import read_manifest, save_manifest
 from nexus_assets.partitions import videos_partitions
 from nexus_assets.phases import phase_step
 from nexus_core import storage_keys as keys
+from nexus_core.manifests import ClipsManifest, MasterManifest, MusicManifest, VoiceManifest
 from nexus_core.media.audio import mix_soundtrack
 from nexus_core.media.ffmpeg_args import build_concat_list, build_master_args
 from nexus_core.media.presets import master_preset
 from nexus_core.media.probe import probe
 from nexus_core.media.runner import run_ffmpeg
 from resources.catalog import CatalogResource
+from resources.phase_events import PhaseEvents
 from resources.pipeline import PipelineConfig
 from resources.storage import ObjectStore
 
@@ -27,23 +29,25 @@ def master(
     catalog: CatalogResource,
     store: ObjectStore,
     pipeline: PipelineConfig,
+    phase_events: PhaseEvents,
 ) -> dg.MaterializeResult:
     """The master MP4: joined scene clips and the mixed soundtrack normalized to -16 LUFS."""
-    with phase_step(context, catalog, pipeline, "master") as (_, video_id, request, run, work):
-        clips = sorted(load_manifest(store, video_id, "compositing")["items"], key=lambda i: i["scene_number"])
-        voices = {i["scene_number"]: i for i in load_manifest(store, video_id, "assets/voice")["items"]}
-        bed = load_manifest(store, video_id, "assets/music")
-        duration = sum(int(c["frames"]) for c in clips) / request.frame_rate
+    with phase_step(context, catalog, pipeline, phase_events, "master") as (_, video_id, request, run, work):
+        clips = sorted(read_manifest(store, video_id, keys.COMPOSITING, ClipsManifest).items,
+                       key=lambda clip: clip.scene_number)
+        voices = read_manifest(store, video_id, keys.VOICE, VoiceManifest).by_scene()
+        bed = read_manifest(store, video_id, keys.MUSIC, MusicManifest)
+        duration = sum(clip.frames for clip in clips) / request.frame_rate
 
         voice_tracks: list[tuple[Path, float]] = []
         for clip in clips:
-            voice = voices[clip["scene_number"]]
-            if float(voice["duration_s"]) > 0:
-                with store.local_copy(voice["key"], work) as path:
-                    voice_tracks.append((path, float(clip["voice_start_s"])))
+            voice = voices[clip.scene_number]
+            if voice.duration_s > 0:
+                with store.local_copy(voice.key, work) as path:
+                    voice_tracks.append((path, clip.voice_start_s))
         music_path = None
-        if bed.get("key"):
-            with store.local_copy(bed["key"], work) as path:
+        if bed.key:
+            with store.local_copy(bed.key, work) as path:
                 music_path = path
         mix_path = work / "mix.m4a"
         loudness = mix_soundtrack(
@@ -54,7 +58,7 @@ def master(
 
         clip_paths = []
         for clip in clips:
-            with store.local_copy(clip["key"], work) as path:
+            with store.local_copy(clip.key, work) as path:
                 clip_paths.append(path)
         concat_list = work / "clips.txt"
         concat_list.write_text(build_concat_list(clip_paths))
@@ -64,11 +68,10 @@ def master(
         key = keys.master(video_id)
         size = store.put_file(key, out, content_type="video/mp4")
         store.put_file(keys.master_audio(video_id), mix_path, content_type="audio/mp4")
-        store.put_json(
-            keys.manifest(video_id, "rendering"),
-            {"key": key, "duration_s": info.duration_s, "bytes": size,
-             "loudness_lufs": loudness.integrated_lufs, "true_peak_dbtp": loudness.true_peak_dbtp},
-        )
+        save_manifest(store, video_id, keys.RENDERING, MasterManifest(
+            key=key, duration_s=info.duration_s, bytes=size, loudness_lufs=loudness.integrated_lufs,
+            true_peak_dbtp=loudness.true_peak_dbtp,
+        ))
         run.progress(1.0)
     return dg.MaterializeResult(
         metadata={

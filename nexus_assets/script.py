@@ -10,6 +10,7 @@ from nexus_core import storage_keys as keys
 from nexus_core.run_tags import title_tag
 from nexus_core.scenario_check import check_scenario
 from resources.catalog import CatalogResource
+from resources.phase_events import PhaseEvents
 from resources.pipeline import PipelineConfig
 from resources.script_writer import ScriptWriter
 from resources.storage import ObjectStore
@@ -36,17 +37,19 @@ def scenario(
     store: ObjectStore,
     script_writer: ScriptWriter,
     pipeline: PipelineConfig,
+    phase_events: PhaseEvents,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """The scenario: title and scenes (description, visuals, dialogue, camera, lighting, duration)."""
-    with phase_step(context, catalog, pipeline, "scenario") as (cat, video_id, request, run, _work):
-        result = script_writer.write(request, video_id=video_id)
+    with phase_step(context, catalog, pipeline, phase_events, "scenario") as (cat, video_id, request, run, _work):
+        written = script_writer.write(request, video_id=video_id)
+        result = written.value
         cat.set_scenario(video_id, result)  # title, scenario JSON and the text ?q= searches
         context.instance.add_run_tags(context.run_id, title_tag(result.title))
         problems = check_scenario(result, request)
         key = keys.scenario(video_id)
         store.put_json(key, result.model_dump(mode="json"))
-        store.put_json(keys.manifest(video_id, "script"),
-                       {"writer": script_writer.provider_name(), "credits": script_writer.credits()})
+        store.put_json(keys.manifest(video_id, "script"), {"writer": written.provider, "fallback": written.fallback,
+                                                           "credits": list(written.credits)})
         run.progress(1.0)
         yield dg.MaterializeResult(
             metadata={
@@ -54,7 +57,7 @@ def scenario(
                 "scenes": len(result.scenes),
                 "duration_s": round(result.duration_seconds, 3),
                 "dialogue_words": sum(len(s.dialogue.split()) for s in result.scenes),
-                "writer": script_writer.provider_name(),
+                "writer": written.provider,
                 "key": key,
                 "scenario": dg.MetadataValue.json(result.model_dump(mode="json")),
             }

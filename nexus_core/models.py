@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -295,7 +296,8 @@ class VoiceClip(BaseModel):
 
     `phrases` are set by voices that speak a line phrase by phrase (captions start on each phrase's
     measured onset); `spoken_text` is what was actually said when the line had to be shortened to fit;
-    `speed` is the rate relative to the voice's natural pace (never above 1.1 for local voices).
+    `speed` is the rate relative to the voice's natural pace (never above 1.1 for local voices); `fallback`
+    says a stand-by voice made it during an outage (`provider` then names both), so it is not reused later.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -307,4 +309,19 @@ class VoiceClip(BaseModel):
     phrases: list[SpokenPhrase] = Field(default_factory=list)
     spoken_text: str | None = None
     speed: float = 1.0
+    fallback: bool = False  # a stand-by voice spoke it because the chosen provider was unavailable
 
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Made(Generic[T]):
+    """A provider's result and who made it: `provider` is the label the UI shows (e.g. 'openai:gpt-4o-mini
+    (cached)' or 'template (fallback from ...)'), `fallback` says a stand-by made it during an outage, and
+    `credits` are the attribution lines for what it drew on (published with the video)."""
+
+    value: T
+    provider: str
+    fallback: bool = False
+    credits: tuple[str, ...] = ()

@@ -18,6 +18,12 @@ from __future__ import annotations
 import errno as errnos
 import os
 from dataclasses import dataclass
+from pathlib import Path
+
+from nexus_core import storage_keys as keys
+
+CAPTION_FORMATS = ("srt", "vtt")  # the caption files made for every video, by extension
+MAIN_RENDITION = "h264"  # published as video.mp4, the file every player reads
 
 
 class PublishError(RuntimeError):
@@ -31,6 +37,48 @@ class PublishItem:
     key: str
     content_type: str
     artifact: str
+
+
+def caption_content_type(ext: str) -> str:
+    """The content type a caption file is stored and served with."""
+    return "text/vtt" if ext == "vtt" else "text/plain"
+
+
+def published_name(rendition: str) -> str:
+    """video.mp4 for the H.264 rendition, video.<name>.mp4 for the others."""
+    return "video.mp4" if rendition == MAIN_RENDITION else f"video.{rendition}.mp4"
+
+
+Source = str | Path  # a local file, or the store key of an intermediate file to copy
+
+
+def publish_plan(
+    video_id: str,
+    *,
+    thumbnails: list[tuple[str, Path]],
+    poster: tuple[str, Path],
+    credits: Path,
+    captions: dict[str, str],
+    renditions: list[tuple[str, str]],
+) -> list[tuple[PublishItem, Source]]:
+    """Every file of a finished video with its final key, content type and artifact name, and its source.
+
+    Args:
+        thumbnails: (final key, local file) of each thumbnail, in order.
+        poster: (final key, local file) of the poster.
+        credits: the local credits.txt.
+        captions: caption extension -> store key of the encoded caption file.
+        renditions: (rendition name, store key) of each encoded MP4.
+    """
+    return [
+        *[(PublishItem(key, "image/jpeg", f"thumbnail_{i}"), path) for i, (key, path) in enumerate(thumbnails)],
+        (PublishItem(poster[0], "image/jpeg", "poster"), poster[1]),
+        (PublishItem(keys.published(video_id, "credits.txt"), "text/plain", "credits"), credits),
+        *[(PublishItem(keys.published(video_id, f"captions.{ext}"), caption_content_type(ext), f"captions_{ext}"),
+           key) for ext, key in captions.items()],
+        *[(PublishItem(keys.published(video_id, published_name(name)), "video/mp4", f"video_{name}"), key)
+          for name, key in renditions],
+    ]
 
 
 def publish_order(items: list[PublishItem]) -> list[PublishItem]:

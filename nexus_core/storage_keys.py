@@ -9,6 +9,16 @@ import uuid
 VIDEO_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 _VIDEO_ID = re.compile(VIDEO_ID_PATTERN)
 
+# the store folder of each phase's files and manifest, under videos/{video_id}/
+SCRIPT = "script"
+IMAGES = "assets/images"
+VOICE = "assets/voice"
+MUSIC = "assets/music"
+COMPOSITING = "compositing"
+RENDERING = "rendering"
+ENCODING = "encoding"
+THUMBNAILS = "thumbnails"
+
 
 def new_video_id() -> str:
     """A fresh video id: 16 hex digits."""
@@ -17,7 +27,7 @@ def new_video_id() -> str:
 
 def is_video_id(value: object) -> bool:
     """Whether value is a string that matches VIDEO_ID_PATTERN."""
-    return isinstance(value, str) and _VIDEO_ID.match(value) is not None
+    return isinstance(value, str) and _VIDEO_ID.fullmatch(value) is not None  # not match: "$" allows a final \n
 
 
 def check_video_id(video_id: str) -> str:
@@ -32,19 +42,19 @@ def video_prefix(video_id: str) -> str:
 
 
 def scenario(video_id: str) -> str:
-    return f"{video_prefix(video_id)}script/scenario.json"
+    return f"{video_prefix(video_id)}{SCRIPT}/scenario.json"
 
 
 def scene_image(video_id: str, scene_number: int) -> str:
-    return f"{video_prefix(video_id)}assets/images/scene_{scene_number:03d}.png"
+    return f"{video_prefix(video_id)}{IMAGES}/scene_{scene_number:03d}.png"
 
 
 def voice_clip(video_id: str, scene_number: int) -> str:
-    return f"{video_prefix(video_id)}assets/voice/scene_{scene_number:03d}.wav"
+    return f"{video_prefix(video_id)}{VOICE}/scene_{scene_number:03d}.wav"
 
 
 def music_bed(video_id: str) -> str:
-    return f"{video_prefix(video_id)}assets/music/bed.wav"
+    return f"{video_prefix(video_id)}{MUSIC}/bed.wav"
 
 
 def manifest(video_id: str, phase: str) -> str:
@@ -53,23 +63,23 @@ def manifest(video_id: str, phase: str) -> str:
 
 
 def scene_clip(video_id: str, scene_number: int) -> str:
-    return f"{video_prefix(video_id)}compositing/scene_{scene_number:03d}.mp4"
+    return f"{video_prefix(video_id)}{COMPOSITING}/scene_{scene_number:03d}.mp4"
 
 
 def master(video_id: str) -> str:
-    return f"{video_prefix(video_id)}rendering/master.mp4"
+    return f"{video_prefix(video_id)}{RENDERING}/master.mp4"
 
 
 def master_audio(video_id: str) -> str:
-    return f"{video_prefix(video_id)}rendering/mix.m4a"
+    return f"{video_prefix(video_id)}{RENDERING}/mix.m4a"
 
 
 def rendition(video_id: str, name: str) -> str:
-    return f"{video_prefix(video_id)}encoding/{name}.mp4"
+    return f"{video_prefix(video_id)}{ENCODING}/{name}.mp4"
 
 
 def captions(video_id: str, ext: str) -> str:
-    return f"{video_prefix(video_id)}encoding/captions.{ext}"
+    return f"{video_prefix(video_id)}{ENCODING}/captions.{ext}"
 
 
 def published(video_id: str, name: str) -> str:
@@ -78,8 +88,8 @@ def published(video_id: str, name: str) -> str:
 
 
 def thumbnail(video_id: str, index: int) -> str:
-    return f"{video_prefix(video_id)}thumbnails/thumb_{index}.jpg"
+    return f"{video_prefix(video_id)}{THUMBNAILS}/thumb_{index}.jpg"
 
 
 def poster(video_id: str) -> str:
-    return f"{video_prefix(video_id)}thumbnails/poster.jpg"
+    return f"{video_prefix(video_id)}{THUMBNAILS}/poster.jpg"

@@ -7,6 +7,7 @@ from typing import Any
 
 import dagster as dg
 
+from nexus_core.kafka_settings import KafkaSettings
 from nexus_core.settings import NexusSettings
 from resources.settings import ProviderSettings
 
@@ -14,21 +15,34 @@ ENVIRONMENTS = ("local", "prod")
 
 
 def resources_for(
-    environment: str, settings: NexusSettings | None = None, providers: ProviderSettings | None = None
+    environment: str, settings: NexusSettings | None = None, providers: ProviderSettings | None = None,
+    kafka: KafkaSettings | None = None,
 ) -> dict[str, Any]:
-    """The resource dict for an environment.
+    """The resource dict for an environment; every setting is read here, once, never inside a run.
 
     'local': embedded defaults, no keys, no servers. 'prod': each outside system's real implementation
     where its settings are present (OPENAI_API_KEY, ELEVENLABS_API_KEY, NEXUS_DIFFUSION_MODEL,
-    NEXUS_S3_BUCKET, ...), the embedded default where they are not.
+    NEXUS_S3_BUCKET, ...), the embedded default where they are not. In both, with KAFKA_BOOTSTRAP_SERVERS
+    set, `kafka` (the sensors' broker) and phase events to the events topic; without it, no-op phase events.
     """
     if environment not in ENVIRONMENTS:
         raise ValueError(f"unknown environment {environment!r}: choose one of {', '.join(ENVIRONMENTS)}")
     settings = settings or NexusSettings()
-    local = _local_resources(settings)
+    local = {**_local_resources(settings), **_kafka_resources(kafka or KafkaSettings())}
     if environment == "local":
         return local
     return {**local, **_production_resources(settings, providers or ProviderSettings())}
+
+
+def _kafka_resources(kafka: KafkaSettings) -> dict[str, Any]:
+    """`phase_events` always (no-op without a broker); `kafka` when KAFKA_BOOTSTRAP_SERVERS is set."""
+    from resources.kafka import KafkaResource
+    from resources.phase_events import KafkaPhaseEvents, NoPhaseEvents
+
+    if not kafka.enabled:
+        return {"phase_events": NoPhaseEvents()}
+    broker = KafkaResource.from_settings(kafka)
+    return {"kafka": broker, "phase_events": KafkaPhaseEvents(kafka=broker)}
 
 
 def _local_resources(settings: NexusSettings) -> dict[str, Any]:

@@ -133,7 +133,8 @@ class ElevenLabsVoice(VoiceSynth, HostedProvider):
             clip = EspeakVoice().synthesize(
                 text, language=language, voice="default", out_path=out_path, max_seconds=max_seconds
             )
-            return clip.model_copy(update={"provider": fallback_label(clip.provider, self.provider_name(), str(exc))})
+            label = fallback_label(clip.provider, self.provider_name(), str(exc))
+            return clip.model_copy(update={"provider": label, "fallback": True})
         return self._fit(audio, words_from_alignment(alignment), out_path, max_seconds)
 
     def cache_key(self, text: str, voice_id: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from nexus_core import prompts
 from nexus_core.hashing import stable_hash
 from nexus_core.media.runner import run_ffmpeg
-from nexus_core.models import MusicStyle
+from nexus_core.models import Made, MusicStyle
 from resources.elevenlabs_voice import build_decode_args, elevenlabs_client, elevenlabs_failure
 from resources.music import MusicProvider, SynthMusic
 from resources.provider_support import HostedProvider, ProviderUnavailableError, fallback_label
@@ -33,7 +33,7 @@ def build_bed_args(src: Path, out_path: Path, *, output_format: str, duration_s:
 
 class ElevenLabsMusic(MusicProvider, HostedProvider):
     """A bed composed by ElevenLabs music (instrumental, the style's prompt, the video's length); cached
-    by (prompt, length, model, format, seed). Falls back to SynthMusic, and provider_name() says so."""
+    by (prompt, length, model, format, seed). Falls back to SynthMusic, and the result says so."""
 
     api_key: str = ""
     base_url: str | None = None
@@ -49,10 +49,9 @@ class ElevenLabsMusic(MusicProvider, HostedProvider):
         return f"elevenlabs-music:{self.model_id}"
 
     def provider_name(self) -> str:
-        """Who made this thread's latest bed: ElevenLabs, '(cached)', or the synthesizer fallback."""
-        return self.latest_result() or self.service_label()
+        return self.service_label()
 
-    def compose(self, style: MusicStyle, *, duration_s: float, seed: int, out_path: Path) -> Path | None:
+    def compose(self, style: MusicStyle, *, duration_s: float, seed: int, out_path: Path) -> Made[Path] | None:
         if style is MusicStyle.NONE:
             return None
         try:
@@ -60,16 +59,15 @@ class ElevenLabsMusic(MusicProvider, HostedProvider):
         except ProviderUnavailableError as exc:
             log.warning("ElevenLabs music failed (%s); synthesizing the bed", exc)
             fallback = SynthMusic(sample_rate=self.sample_rate)
-            made = fallback.compose(style, duration_s=duration_s, seed=seed, out_path=out_path)
-            self.note_result(fallback_label(fallback.provider_name(), self.service_label(), str(exc)))
-            return made
+            fallback.compose(style, duration_s=duration_s, seed=seed, out_path=out_path)
+            label = fallback_label(fallback.provider_name(), self.service_label(), str(exc))
+            return Made(out_path, label, fallback=True)
         with tempfile.TemporaryDirectory(prefix="nexus-music-") as tmp:
             src = Path(tmp) / "track.audio"
             src.write_bytes(audio)
             run_ffmpeg(build_bed_args(src, out_path, output_format=self.output_format, duration_s=duration_s,
                                       sample_rate=self.sample_rate))
-        self.note_result(label)
-        return out_path
+        return Made(out_path, label)
 
     def track(self, style: MusicStyle, *, duration_s: float, seed: int) -> tuple[bytes, str]:
         """The composed audio and its provider label: from the cache, else from the API (paid)."""

@@ -21,7 +21,6 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from nexus_core.kafka_settings import KafkaSettings
-from nexus_core.messages import EventKind, VideoEvent
 
 log = logging.getLogger(__name__)
 
@@ -163,9 +162,12 @@ def read_topic(
                         log.warning("reading %s: %s", topic, err.str())
                     continue
                 timestamp_type, timestamp = msg.timestamp()
-                records.append(Record(msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value(),
+                name, partition, offset = msg.topic(), msg.partition(), msg.offset()
+                if name is None or partition is None or offset is None:  # only error messages lack them
+                    continue
+                records.append(Record(name, partition, offset, msg.key(), msg.value(),
                                       timestamp if timestamp_type else None))
-                positions[msg.partition()] = msg.offset() + 1
+                positions[partition] = offset + 1
             # an end not yet known (a cold consumer still fetching) keeps the loop polling; the cached ends
             # can be older than this tick, so the broker confirms them before the tick stops
             if _caught_up(consumer, topic, positions) and _caught_up(consumer, topic, positions, cached=False):
@@ -288,56 +290,3 @@ class KafkaResource(dg.ConfigurableResource):
 
     def flush(self) -> None:
         shared_producer(self.settings()).flush(self.delivery_timeout_s)
-
-
-class PhaseEvents:
-    """Publishes a run's phase events (started, progress at most every 5 points or 1 s, completed)."""
-
-    def __init__(self, settings: KafkaSettings) -> None:
-        self._settings = settings
-        self._last: dict[tuple[str, str], tuple[float, float]] = {}
-
-    def _send(self, event: VideoEvent) -> None:
-        try:
-            tracker = shared_producer(self._settings)
-            tracker.producer.produce(self._settings.topic_events, key=event.key(), value=event.to_bytes(),
-                                     on_delivery=tracker.on_delivery)
-            tracker.producer.poll(0)
-        except (KafkaException, BufferError) as exc:  # events are best effort: the catalog has the truth
-            log.warning("could not publish %s for %s: %s", event.kind, event.video_id, exc)
-
-    def started(self, video_id: str, phase: str, run_id: str | None) -> None:
-        self._last[(video_id, phase)] = (time.monotonic(), 0.0)
-        self._send(VideoEvent(video_id=video_id, kind=EventKind.PHASE_STARTED, phase=phase, percent=0.0,
-                              run_id=run_id))
-
-    def progress(self, video_id: str, phase: str, percent: float) -> None:
-        now = time.monotonic()
-        last_t, last_p = self._last.get((video_id, phase), (0.0, -100.0))
-        if percent - last_p < 5.0 and now - last_t < 1.0 and percent < 100.0:
-            return
-        self._last[(video_id, phase)] = (now, percent)
-        self._send(VideoEvent(video_id=video_id, kind=EventKind.PROGRESS, phase=phase,
-                              percent=min(100.0, max(0.0, percent))))
-
-    def finished(self, video_id: str, phase: str, asset: str, *, error: str | None = None) -> None:
-        """The asset ended; events are flushed so they precede the run's own success or failure event."""
-        self._last.pop((video_id, phase), None)
-        if error is None:
-            self._send(VideoEvent(video_id=video_id, kind=EventKind.PHASE_COMPLETED, phase=phase, percent=100.0))
-        try:
-            shared_producer(self._settings).flush(min(5.0, self._settings.delivery_timeout_s))
-        except KafkaDeliveryError as exc:
-            log.warning("phase events of %s not confirmed: %s", video_id, exc)
-
-
-_phase_events: list[PhaseEvents | None] = []
-
-
-def phase_events() -> PhaseEvents | None:
-    """The run process's phase event publisher: built on first use when KAFKA_BOOTSTRAP_SERVERS is set."""
-    with _clients_lock:
-        if not _phase_events:
-            settings = KafkaSettings()
-            _phase_events.append(PhaseEvents(settings) if settings.enabled else None)
-        return _phase_events[0]

@@ -19,22 +19,19 @@ import random
 import re
 import threading
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import PrivateAttr
-
 from nexus_core import prompts
-from nexus_core.models import CameraAngle, Scenario, VideoRequest
+from nexus_core.models import CameraAngle, Made, Scenario, VideoRequest
 from nexus_core.scenario_check import MAX_WORDS_PER_SECOND, check_scenario, count_words, speakable_seconds
 from nexus_core.scenario_schema import scenario_json_schema
 from nexus_core.script_template import SECONDS_PER_SCENE, TARGET_WORDS_PER_SECOND
 from resources.openai_writer import build_messages, unfence
 from resources.provider_support import fallback_label
-from resources.script_writer import ScriptWriter, TemplateScriptWriter
+from resources.script_writer import ScriptWriter, template_fallback
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +58,6 @@ FIELD_STOPS = ('"', "\n")
 # banned the topic's own words ("waggle" came out "waggel"), 6 let "The waggle dance." repeat.
 NO_REPEAT_TOKENS = 5
 _SENTENCE = re.compile(r"[^.!?]*[.!?]+|[^.!?]+$")
-_LATEST = threading.local()  # per thread: writer token -> (label, source) of its latest scenario
 
 
 class LocalLLMUnavailableError(RuntimeError):
@@ -289,7 +285,7 @@ def extract_json(text: str) -> str:
 
 class LocalLLMScriptWriter(ScriptWriter):
     """Scenarios from a local GGUF chat model, greedy and deterministic; one retry with the repair prompt
-    (seeded low-temperature sampling), then the template writer. provider_name() says which one wrote.
+    (seeded low-temperature sampling), then the template writer. The result's provider says which one wrote.
 
     guided=True (the default) writes the JSON's keys, scene numbers, durations and camera angles itself and
     lets the model write only the words (title, descriptions, visual elements, narration, lighting), the
@@ -305,8 +301,6 @@ class LocalLLMScriptWriter(ScriptWriter):
     retry_temperature: float = 0.5
     lexicon_dir: str = ""  # for the template fallback, see TemplateScriptWriter
 
-    _token: str = PrivateAttr(default_factory=lambda: uuid.uuid4().hex)
-
     def model_file(self) -> Path:
         return Path(self.model_path).expanduser() if self.model_path else default_model_path()
 
@@ -318,18 +312,12 @@ class LocalLLMScriptWriter(ScriptWriter):
         return load_model(self.model_file())
 
     def provider_name(self) -> str:
-        """Who wrote this thread's latest scenario: the model, '(repaired)', or the template fallback."""
-        return self._latest()[0] or self.service_label()
+        return self.service_label()
 
-    def credits(self) -> list[str]:
-        if self._latest()[1] == "template":
-            return self._template().credits()
-        return [MODEL_CREDIT.format(model=self.service_label().removeprefix("local:"))]
-
-    def write(self, request: VideoRequest, *, video_id: str) -> Scenario:
+    def write(self, request: VideoRequest, *, video_id: str) -> Made[Scenario]:
         return self.write_with_report(request, video_id=video_id)[0]
 
-    def write_with_report(self, request: VideoRequest, *, video_id: str) -> tuple[Scenario, WriteReport]:
+    def write_with_report(self, request: VideoRequest, *, video_id: str) -> tuple[Made[Scenario], WriteReport]:
         """The scenario and how it came about (every model attempt with its problems and seconds)."""
         plan = scene_plan(request, random.Random(request.seed(video_id, "local-llm-angles")))
         need = guided_token_need(plan)
@@ -353,7 +341,9 @@ class LocalLLMScriptWriter(ScriptWriter):
             attempts.append(Attempt(text, problems, time.perf_counter() - started))
             if not problems:
                 label = self.service_label() + (" (repaired)" if retry else "")
-                return self._done(Scenario.model_validate_json(text), label, "model", attempts)
+                credit = MODEL_CREDIT.format(model=self.service_label().removeprefix("local:"))
+                made = Made(Scenario.model_validate_json(text), label, credits=(credit,))
+                return made, WriteReport(label, "model", attempts)
             messages = [
                 *messages,
                 {"role": "assistant", "content": text},
@@ -403,21 +393,8 @@ class LocalLLMScriptWriter(ScriptWriter):
 
     def _fall_back(
         self, request: VideoRequest, video_id: str, reason: str, attempts: list[Attempt]
-    ) -> tuple[Scenario, WriteReport]:
+    ) -> tuple[Made[Scenario], WriteReport]:
         log.warning("script writer %s failed (%s); using the template writer", self.service_label(), reason)
         label = fallback_label("template", self.service_label(), reason)
-        return self._done(self._template().write(request, video_id=video_id), label, "template", attempts)
-
-    def _template(self) -> TemplateScriptWriter:
-        return TemplateScriptWriter(lexicon_dir=self.lexicon_dir)
-
-    def _latest(self) -> tuple[str | None, str | None]:
-        return getattr(_LATEST, "results", {}).get(self._token, (None, None))
-
-    def _done(
-        self, scenario: Scenario, label: str, source: str, attempts: list[Attempt]
-    ) -> tuple[Scenario, WriteReport]:
-        if not hasattr(_LATEST, "results"):
-            _LATEST.results = {}
-        _LATEST.results[self._token] = (label, source)
-        return scenario, WriteReport(label, source, attempts)
+        made = template_fallback(request, video_id=video_id, label=label, lexicon_dir=self.lexicon_dir)
+        return made, WriteReport(label, "template", attempts)

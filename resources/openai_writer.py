@@ -14,15 +14,14 @@ import openai
 
 from nexus_core import prompts
 from nexus_core.hashing import stable_hash
-from nexus_core.lexicon import find_wordnet
 from nexus_core.media.timeline import VOICE_LEAD_S
-from nexus_core.models import Aspect, CameraAngle, Scenario, VideoRequest
+from nexus_core.models import Aspect, CameraAngle, Made, Scenario, VideoRequest
 from nexus_core.resilience import ApiFailure
 from nexus_core.scenario_check import MAX_WORDS_PER_SECOND, MIN_SCENE_S, check_scenario
 from nexus_core.scenario_schema import scenario_json_schema
-from nexus_core.script_template import SECONDS_PER_SCENE, TARGET_WORDS_PER_SECOND, write_template_scenario
+from nexus_core.script_template import SECONDS_PER_SCENE, TARGET_WORDS_PER_SECOND
 from resources.provider_support import HostedProvider, ProviderUnavailableError, fallback_label
-from resources.script_writer import ScriptWriter
+from resources.script_writer import ScriptWriter, template_fallback
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +86,7 @@ def unfence(content: str) -> str:
 class OpenAIScriptWriter(ScriptWriter, HostedProvider):
     """Scenarios from a chat model with the scenario JSON schema as structured output. Invalid answers get
     one repair round; while the API fails (or the breaker is open) the template writer takes over, and
-    provider_name() says so. Valid scenarios are cached by (prompt, parameters, model), see cache_key."""
+    the result says so (Made.fallback). Valid scenarios are cached by (prompt, parameters, model), see cache_key."""
 
     api_key: str = ""
     base_url: str | None = None  # unset: api.openai.com; else any OpenAI-compatible /v1 endpoint
@@ -102,8 +101,7 @@ class OpenAIScriptWriter(ScriptWriter, HostedProvider):
         return f"openai:{self.model}"
 
     def provider_name(self) -> str:
-        """Who wrote this thread's latest scenario: the model, '(cached)', or the template fallback."""
-        return self.latest_result() or self.service_label()
+        return self.service_label()
 
     def cache_key(self, request: VideoRequest) -> str:
         """Hash of what determines the answer: the messages (prompt and the parameters that reach the
@@ -113,24 +111,22 @@ class OpenAIScriptWriter(ScriptWriter, HostedProvider):
             prompts.SCRIPT_REPAIR_PROMPT,
         )
 
-    def write(self, request: VideoRequest, *, video_id: str) -> Scenario:
+    def write(self, request: VideoRequest, *, video_id: str) -> Made[Scenario]:
         key = self.cache_key(request)
         cache = self.cache()
         cached = cache.read_json(key) if cache else None
         if cached is not None and not check_scenario(cached.get("scenario", {}), request):
-            self.note_result(f"{self.service_label()} (cached)")
-            return Scenario.model_validate(cached["scenario"])
+            return Made(Scenario.model_validate(cached["scenario"]), f"{self.service_label()} (cached)")
         try:
             scenario, repaired = self._ask(request)
         except (ProviderUnavailableError, InvalidScenarioError) as exc:
             log.warning("script writer %s failed (%s); using the template writer", self.service_label(), exc)
-            self.note_result(fallback_label("template", self.service_label(), str(exc)))
-            return write_template_scenario(request, video_id=video_id, lexicon=find_wordnet())
+            label = fallback_label("template", self.service_label(), str(exc))
+            return template_fallback(request, video_id=video_id, label=label)
         if cache:
             cache.write_json(key, {"model": self.model, "repaired": repaired,
                                    "scenario": scenario.model_dump(mode="json")})
-        self.note_result(self.service_label() + (" (repaired)" if repaired else ""))
-        return scenario
+        return Made(scenario, self.service_label() + (" (repaired)" if repaired else ""))
 
     def _ask(self, request: VideoRequest) -> tuple[Scenario, bool]:
         """A valid scenario and whether it needed the repair round."""

@@ -1,5 +1,5 @@
 """What the hosted providers share: retries and a circuit breaker per endpoint, a concurrency limit,
-an on-disk response cache, and a record of which provider (or fallback) made each thread's last result."""
+and an on-disk response cache."""
 
 from __future__ import annotations
 
@@ -7,14 +7,12 @@ import json
 import os
 import tempfile
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import dagster as dg
-from pydantic import PrivateAttr
 
 from nexus_core.resilience import ApiFailure, Backoff, CircuitBreaker, CircuitOpenError, retry_call
 
@@ -24,7 +22,6 @@ Classifier = Callable[[BaseException], ApiFailure | None]
 _LOCK = threading.Lock()
 _BREAKERS: dict[tuple[str, int, float], CircuitBreaker] = {}
 _LIMITS: dict[tuple[str, int], threading.BoundedSemaphore] = {}
-_LATEST = threading.local()
 
 
 class ProviderUnavailableError(RuntimeError):
@@ -97,8 +94,6 @@ class HostedProvider(dg.ConfigurableResource):
     breaker_reset_s: float = 120.0
     cache_dir: str | None = None  # unset: no cache (every call is paid)
 
-    _token: str = PrivateAttr(default_factory=lambda: uuid.uuid4().hex)
-
     def endpoint(self) -> str:
         """Identifies the service for the shared breaker and limits (subclasses add their base URL)."""
         return type(self).__name__
@@ -141,17 +136,6 @@ class HostedProvider(dg.ConfigurableResource):
             if failure is None:
                 raise
             raise ProviderUnavailableError(f"{failure.describe()}: {_short(exc)}") from exc
-
-    def note_result(self, label: str) -> None:
-        """Record which provider made this thread's latest result (read back by provider_name())."""
-        latest = getattr(_LATEST, "labels", None)
-        if latest is None:
-            latest = _LATEST.labels = {}
-        latest[self._token] = label
-
-    def latest_result(self) -> str | None:
-        """The label noted by this thread's latest call on this resource, if any."""
-        return getattr(_LATEST, "labels", {}).get(self._token)
 
 
 def fallback_label(fallback: str, primary: str, reason: str) -> str:

@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 import dagster as dg
 
 from nexus_core.lexicon import WORDNET_CREDIT, find_wordnet
-from nexus_core.models import Scenario, VideoRequest
+from nexus_core.models import Made, Scenario, VideoRequest
 from nexus_core.script_template import write_template_scenario
 
 
@@ -15,16 +15,13 @@ class ScriptWriter(dg.ConfigurableResource, ABC):
     """Writes the scenario (title and timed scenes) for a request; an LLM writer subclasses this too."""
 
     @abstractmethod
-    def write(self, request: VideoRequest, *, video_id: str) -> Scenario:
-        """A scenario for the request; the same video id and request should give the same scenario."""
+    def write(self, request: VideoRequest, *, video_id: str) -> Made[Scenario]:
+        """A scenario for the request and who wrote it (a fallback says so); the same video id and request
+        should give the same scenario."""
 
     def provider_name(self) -> str:
-        """Label for asset metadata."""
+        """The writer's own label (a result's `provider` may add '(cached)' or name a fallback)."""
         return type(self).__name__
-
-    def credits(self) -> list[str]:
-        """Attribution lines for what the writer drew on (published with the video)."""
-        return []
 
 
 class TemplateScriptWriter(ScriptWriter):
@@ -33,11 +30,18 @@ class TemplateScriptWriter(ScriptWriter):
 
     lexicon_dir: str = ""
 
-    def write(self, request: VideoRequest, *, video_id: str) -> Scenario:
-        return write_template_scenario(request, video_id=video_id, lexicon=find_wordnet(self.lexicon_dir or None))
-
-    def credits(self) -> list[str]:
-        return [WORDNET_CREDIT] if find_wordnet(self.lexicon_dir or None) else []
+    def write(self, request: VideoRequest, *, video_id: str) -> Made[Scenario]:
+        lexicon = find_wordnet(self.lexicon_dir or None)
+        scenario = write_template_scenario(request, video_id=video_id, lexicon=lexicon)
+        return Made(scenario, self.provider_name(), credits=(WORDNET_CREDIT,) if lexicon else ())
 
     def provider_name(self) -> str:
         return "template"
+
+
+def template_fallback(
+    request: VideoRequest, *, video_id: str, label: str, lexicon_dir: str = ""
+) -> Made[Scenario]:
+    """The template writer's scenario, labelled as the fallback `label` (see fallback_label)."""
+    made = TemplateScriptWriter(lexicon_dir=lexicon_dir).write(request, video_id=video_id)
+    return Made(made.value, label, fallback=True, credits=made.credits)

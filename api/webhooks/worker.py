@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 from sqlalchemy import RowMapping
 
+from api.background import PassLoop
 from api.core.config import Settings
 from api.core.db import Database
 from api.downloads import DownloadLinks, result_links
@@ -89,7 +90,6 @@ class WebhookWorker:
         self.allow_private = allow_private
         self.policy = policy
         self._timeout_s = timeout_s
-        self._interval_s = interval_s
         self._batch = batch
         self._window = timedelta(seconds=observe_window_s)
         self._lease = timedelta(seconds=timeout_s * 3 + 30)
@@ -98,9 +98,7 @@ class WebhookWorker:
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="nexus-webhook-send")
         self._http = httpx.Client(timeout=timeout_s, follow_redirects=False, trust_env=False,
                                   limits=httpx.Limits(max_connections=concurrency * 2))
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._background = PassLoop(self.run_once, name="nexus-webhooks", interval_s=interval_s)
         self._pass_lock = threading.Lock()
 
     # -- one attempt ----------------------------------------------------------------------------------
@@ -201,30 +199,13 @@ class WebhookWorker:
     # -- the background thread ------------------------------------------------------------------------
 
     def wake(self) -> None:
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self._interval_s)
-            self._wake.clear()
-            if self._stop.is_set():
-                break
-            try:
-                self.run_once()
-            except Exception:
-                log.exception("webhook pass failed; retrying in %.1f s", self._interval_s)
+        self._background.wake()
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="nexus-webhooks", daemon=True)
-            self._thread.start()
+        self._background.start()
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
+        self._background.stop(timeout_s)
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._http.close()
 

@@ -1,16 +1,16 @@
 """The Catalog: every read and write of the videos table, safe across threads and processes.
 
-Status rules (this module is their one owner):
-- start_phase: QUEUED, PROCESSING or FAILED (a retry, a backfill) → PROCESSING. A COMPLETED video stays
-  COMPLETED while a run re-makes part of it (a backfill, `dagster asset materialize`, a UI launch): its
-  files are still there and still served; the run is recorded in `remakes` (the phases it entered, the
-  assets it finished, when, and why it failed if it did), its new timings and artifacts are merged in.
-- report_progress and finish_phase promote QUEUED to PROCESSING and leave other statuses alone (progress
-  of a re-make does not touch a COMPLETED video's phase and percent). All three raise VideoCancelled on a
-  CANCELLED video, so its pipeline stops.
-- mark_failed: from QUEUED or PROCESSING; on a COMPLETED video it only records the re-make's error.
-  mark_completed: from anything but CANCELLED (a COMPLETED video takes the new figures and keeps its
-  completed_at). mark_cancelled: from QUEUED or PROCESSING. CANCELLED is final.
+Status changes: the allowed ones are the table in nexus_core/status.py (TRANSITIONS); this module runs
+them, in SQL, and is the only writer of the status column besides the API's submit (a new QUEUED row), which
+runs cancel_statement and fail_unfinished_statement from here in its own transaction.
+- start_phase (START): a COMPLETED video stays COMPLETED while a run re-makes part of it (a backfill,
+  `dagster asset materialize`, a UI launch): its files are still there and still served; the run is
+  recorded in `remakes` (the phases it entered, the assets it finished, when, and why it failed if it
+  did), its new timings and artifacts are merged in.
+- report_progress and finish_phase (PROGRESS): progress of a re-make does not touch a COMPLETED video's
+  phase and percent. All three raise VideoCancelled on a CANCELLED video, so its pipeline stops.
+- mark_failed (FAIL): on a COMPLETED video it only records the re-make's error. mark_completed (COMPLETE):
+  a COMPLETED video takes the new figures and keeps its completed_at. mark_cancelled (CANCEL).
 Writes that read JSON columns first hold the row's lock (SELECT ... FOR UPDATE on PostgreSQL, BEGIN
 IMMEDIATE on SQLite) for the whole read-modify-write, so concurrent writers never lose each other's keys.
 """
@@ -37,12 +37,12 @@ from nexus_core.catalog.tables import VideoRow, videos
 from nexus_core.clock import utcnow
 from nexus_core.models import Scenario, VideoRequest, VideoStatus
 from nexus_core.service_level import Adjustment
+from nexus_core.status import StatusEvent, next_status, sources
 from nexus_core.storage_keys import check_video_id
 
 Clock = Callable[[], datetime]
 
 _QUEUED = VideoStatus.QUEUED.value
-_PROCESSING = VideoStatus.PROCESSING.value
 _CANCELLED = VideoStatus.CANCELLED.value
 _COMPLETED = VideoStatus.COMPLETED.value
 MAX_REMAKES = 20  # the latest re-makes of a video are kept; older ones drop off so the row stays small
@@ -56,7 +56,15 @@ def _clamp_percent(percent: float) -> float:
     return min(100.0, max(0.0, float(percent)))
 
 
-CANCELLABLE = (_QUEUED, _PROCESSING)
+CANCELLABLE = sources(StatusEvent.CANCEL)  # QUEUED, PROCESSING
+# Where progress is written: PROGRESS is allowed, and not a re-make (a COMPLETED video keeps phase and percent).
+_PROGRESS_SHOWN = tuple(s for s in sources(StatusEvent.PROGRESS) if s != _COMPLETED)
+_FAILABLE = sources(StatusEvent.FAIL, to=VideoStatus.FAILED)  # QUEUED, PROCESSING (not a COMPLETED re-make)
+# report_progress's status change in SQL: CASE status WHEN 'QUEUED' THEN 'PROCESSING' ... (from the table).
+_PROGRESSED = {
+    before: after.value for before in sources(StatusEvent.PROGRESS)
+    if (after := next_status(before, StatusEvent.PROGRESS)) is not None and after.value != before
+}
 
 
 def cancel_statement(video_id: str, *, now: datetime) -> Update:
@@ -69,9 +77,10 @@ def cancel_statement(video_id: str, *, now: datetime) -> Update:
 
 
 def fail_unfinished_statement(video_id: str, *, error: str, now: datetime) -> Update:
-    """The one UPDATE that fails a video whose run ended without a final status (QUEUED or PROCESSING)."""
+    """The one UPDATE that fails a video whose run ended without a final status (QUEUED or PROCESSING); the
+    API's run-end path runs it in its own transaction (with the token release)."""
     return (
-        update(videos).where(videos.c.id == video_id, videos.c.status.in_(CANCELLABLE))
+        update(videos).where(videos.c.id == video_id, videos.c.status.in_(_FAILABLE))
         .values(status=VideoStatus.FAILED.value, error=error, updated_at=now)
     )
 
@@ -281,7 +290,8 @@ class Catalog:
         """
         with self._writing() as session:
             row = self._locked(session, video_id)
-            if row.status == _CANCELLED:
+            after = next_status(row.status, StatusEvent.START)
+            if after is None:
                 raise VideoCancelled(video_id)
             if run_id is not None and row.status == VideoStatus.FAILED.value and row.dagster_run_id == run_id:
                 raise RunAlreadyFailed(video_id, row.error)
@@ -289,7 +299,7 @@ class Catalog:
             if row.status == _COMPLETED:
                 _note_remake(row, run_id=run_id, phase=phase, now=now)
             else:
-                row.status = _PROCESSING
+                row.status = after.value
                 row.phase = phase
                 row.percent = 0.0
                 row.error = None
@@ -306,11 +316,11 @@ class Catalog:
         now = self._now()
         statement = (
             update(videos)
-            .where(videos.c.id == video_id, videos.c.status.not_in((_CANCELLED, _COMPLETED)))
+            .where(videos.c.id == video_id, videos.c.status.in_(_PROGRESS_SHOWN))
             .values(
                 phase=phase,
                 percent=_clamp_percent(percent),
-                status=case((videos.c.status == _QUEUED, _PROCESSING), else_=videos.c.status),
+                status=case(_PROGRESSED, value=videos.c.status, else_=videos.c.status),
                 started_at=func.coalesce(videos.c.started_at, literal(now, videos.c.started_at.type)),
                 updated_at=now,
             )
@@ -341,11 +351,12 @@ class Catalog:
             raise ValueError(f"seconds must be a finite number >= 0, got {seconds!r}")
         with self._writing() as session:
             row = self._locked(session, video_id)
-            if row.status == _CANCELLED:
+            after = next_status(row.status, StatusEvent.PROGRESS)
+            if after is None:
                 raise VideoCancelled(video_id)
             now = self._now()
-            if row.status == _QUEUED:
-                row.status = _PROCESSING
+            if after.value != row.status:
+                row.status = after.value
                 row.started_at = row.started_at or now
             if row.status == _COMPLETED:
                 index = _remake_index(row, run_id)
@@ -403,7 +414,7 @@ class Catalog:
                     _update_remake(row, index, error=error, finished_at=self._now().isoformat())
                     row.updated_at = self._now()
                 return False
-            if row.status not in (_QUEUED, _PROCESSING):
+            if next_status(row.status, StatusEvent.FAIL) is not VideoStatus.FAILED:
                 return False
             row.status = VideoStatus.FAILED.value
             row.error = error
@@ -415,7 +426,7 @@ class Catalog:
         """Anything but CANCELLED → COMPLETED with its figures; returns whether the status changed."""
         with self._writing() as session:
             row = self._locked(session, video_id)
-            if row.status == _CANCELLED:
+            if next_status(row.status, StatusEvent.COMPLETE) is None:
                 return False
             changed = row.status != VideoStatus.COMPLETED.value
             now = self._now()

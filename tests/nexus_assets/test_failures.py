@@ -11,7 +11,7 @@ from nexus_assets.definitions import build_definitions
 from nexus_assets.partitions import VIDEOS_PARTITION
 from nexus_core import storage_keys as keys
 from nexus_core.catalog import Catalog
-from nexus_core.models import Scenario, Scene, VideoRequest, VideoStatus
+from nexus_core.models import Made, Scenario, Scene, VideoRequest, VideoStatus
 from nexus_core.settings import NexusSettings
 from resources import resources_for
 from resources.script_writer import ScriptWriter
@@ -23,10 +23,10 @@ pytestmark = pytest.mark.slow
 class WrongLengthScriptWriter(ScriptWriter):
     """A writer (as an LLM might be) whose scenes do not add up to the requested duration."""
 
-    def write(self, request: VideoRequest, *, video_id: str) -> Scenario:
+    def write(self, request: VideoRequest, *, video_id: str) -> Made[Scenario]:
         scene = Scene(scene_number=1, duration_seconds=request.duration_seconds + 4, description="A field",
                       visual_elements=["grass"], dialogue="Hello there.", camera_angle="wide", lighting="soft")
-        return Scenario(title="Too long", scenes=[scene])
+        return Made(Scenario(title="Too long", scenes=[scene]), "wrong-length")
 
 
 def _new_video(settings: NexusSettings, **overrides: object) -> str:

@@ -3,7 +3,6 @@ and loaded back through the generator's own loading code with the network blocke
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 import sys
@@ -34,9 +33,9 @@ from resources.diffusion import (
 from resources.gpu_worker import SubprocessGpuWorker
 from resources.image_generator import ImageGenerator
 from resources.storage import LocalObjectStore
+from tests.standins.tiny_diffusion import TINY_STEPS, build_tiny_pipeline
 
 REPO = Path(__file__).resolve().parents[2]
-TINY_STEPS = 4
 SCENES = [
     Scene(scene_number=1, duration_seconds=4, description="The Sun rising over a red desert",
           visual_elements=["dunes", "the Sun"], lighting="golden hour", camera_angle=CameraAngle.WIDE),
@@ -45,59 +44,6 @@ SCENES = [
     Scene(scene_number=3, duration_seconds=4, description="Neptune seen from its moon Triton",
           visual_elements=["blue planet", "stars"], lighting="dim starlight", camera_angle=CameraAngle.AERIAL),
 ]
-
-
-def bytes_to_unicode() -> dict[int, str]:
-    """GPT-2's byte-to-printable-character table (transformers 5 no longer exports it)."""
-    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
-    extra = [b for b in range(256) if b not in printable]
-    return {b: chr(b) for b in printable} | {b: chr(256 + n) for n, b in enumerate(extra)}
-
-
-def write_tiny_vocabulary(folder: Path) -> tuple[Path, Path]:
-    """vocab.json and merges.txt of a byte-level BPE: every byte alone and word-final, a few merges, specials."""
-    folder.mkdir(parents=True, exist_ok=True)
-    chars = list(bytes_to_unicode().values())
-    tokens = [*chars, *(c + "</w>" for c in chars)]
-    merges = [("t", "h"), ("th", "e</w>"), ("a", "n"), ("an", "d</w>"), ("s", "t"), ("a", "r")]
-    tokens += [a + b for a, b in merges] + ["<|startoftext|>", "<|endoftext|>"]
-    vocab, merges_file = folder / "vocab.json", folder / "merges.txt"
-    vocab.write_text(json.dumps({token: i for i, token in enumerate(tokens)}))
-    merges_file.write_text("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges))
-    return vocab, merges_file
-
-
-def build_tiny_pipeline(folder: Path) -> Path:
-    """A random-weight SD 1.5-shaped pipeline (UNet, VAE, CLIP text encoder, tokenizer, scheduler), saved."""
-    import torch
-    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
-
-    torch.manual_seed(0)
-    vocab, merges = write_tiny_vocabulary(folder / "vocabulary")
-    tokenizer = CLIPTokenizer(str(vocab), str(merges), model_max_length=77)
-    special = tokenizer.convert_tokens_to_ids(["<|startoftext|>", "<|endoftext|>"])
-    text_encoder = CLIPTextModel(CLIPTextConfig(
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37, num_attention_heads=4, num_hidden_layers=2,
-        max_position_embeddings=77, projection_dim=32, bos_token_id=special[0], eos_token_id=special[1],
-        pad_token_id=special[1],
-    ))
-    unet = UNet2DConditionModel(
-        sample_size=16, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(32, 64),
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=32, norm_num_groups=32,
-    )
-    vae = AutoencoderKL(
-        in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(32, 64), norm_num_groups=32,
-        down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2, sample_size=32,
-    )
-    scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                                       steps_offset=1)
-    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
-                                   scheduler=scheduler, safety_checker=None, feature_extractor=None,
-                                   requires_safety_checker=False)
-    pipe.save_pretrained(folder / "model")
-    return folder / "model"
 
 
 @pytest.fixture(scope="module")
@@ -260,14 +206,14 @@ def test_scene_images_are_drawn_a_batch_per_pipeline_call_and_reused_after(
             "work": tmp_path, "workers": 4, "tick": lambda: ticks.append(1)}
     items = draw_scene_images(**draw)  # type: ignore[arg-type]
     assert calls == [2, 1]  # three scenes, batch_size 2: two pipeline calls
-    assert len(ticks) == 3 and [i["scene_number"] for i in items] == [1, 2, 3]
+    assert len(ticks) == 3 and [i.scene_number for i in items] == [1, 2, 3]
     for item in items:
-        with store.local_copy(item["key"], tmp_path / "copies") as path:
+        with store.local_copy(item.key, tmp_path / "copies") as path:
             assert read_rgb(path).shape == (360, 640, 3)
     assert [i["key"] for i in store.get_json(keys.manifest("vbatch", "assets/images"))["items"]] == [
         keys.scene_image("vbatch", n) for n in (1, 2, 3)]
     again = draw_scene_images(**draw)  # type: ignore[arg-type]
-    assert calls == [2, 1] and all(i["reused"] for i in again)  # nothing drawn twice
+    assert calls == [2, 1] and all(i.reused for i in again)  # nothing drawn twice
 
 
 def test_scene_images_run_in_a_separate_worker_over_pipes(

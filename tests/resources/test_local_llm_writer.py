@@ -73,11 +73,12 @@ class ScriptedWriter(LocalLLMScriptWriter):
 def test_garbage_model_output_falls_back_to_the_template(answer: str, guided: bool) -> None:
     request = VideoRequest(prompt="Waves breaking on a rocky coast at dawn", duration_seconds=12)
     writer = ScriptedWriter(answer=answer, guided=guided)
-    scenario, report = writer.write_with_report(request, video_id="v1")
-    assert scenario == TemplateScriptWriter().write(request, video_id="v1")
+    made, report = writer.write_with_report(request, video_id="v1")
+    template = TemplateScriptWriter().write(request, video_id="v1")
+    assert made.value == template.value and made.credits == template.credits
     assert report.source == "template" and len(report.attempts) == 2  # one retry, no more
     assert all(attempt.problems for attempt in report.attempts)
-    assert writer.provider_name().startswith("template (fallback from local:")
+    assert made.fallback and made.provider.startswith("template (fallback from local:")
     retry_prompt = writer.model.prompts[-1]
     assert retry_prompt[-1]["role"] == "user" and "cannot be used as it is" in retry_prompt[-1]["content"]
     assert {call.seed for call in writer.model.calls} == {None, request.seed("v1", "local-llm")}  # greedy, then seeded
@@ -86,8 +87,10 @@ def test_garbage_model_output_falls_back_to_the_template(answer: str, guided: bo
 def test_guided_answers_are_json_with_planned_timing_whatever_the_words() -> None:
     request = VideoRequest(prompt="Waves breaking on a rocky coast at dawn", duration_seconds=30)
     writer = ScriptedWriter(answer='Waves, a \\ rock.  "then a quote\nand a new line', guided=True)
-    scenario, report = writer.write_with_report(request, video_id="v1")
-    assert report.source == "model" and writer.provider_name() == "local:SmolLM2-135M-Instruct.Q4_1"
+    made, report = writer.write_with_report(request, video_id="v1")
+    scenario = made.value
+    assert report.source == "model" and (made.provider, made.fallback) == ("local:SmolLM2-135M-Instruct.Q4_1", False)
+    assert made.credits == ("Script drafted by SmolLM2-135M-Instruct.Q4_1 (run locally).",)
     assert check_scenario(scenario, request) == []
     assert [s.duration_seconds for s in scenario.scenes] == [6.0] * 5
     first = scenario.scenes[0]
@@ -98,10 +101,10 @@ def test_guided_answers_are_json_with_planned_timing_whatever_the_words() -> Non
 def test_a_request_beyond_the_token_cap_goes_straight_to_the_template() -> None:
     request = VideoRequest(prompt="Waves breaking on a rocky coast at dawn", duration_seconds=60)
     writer = ScriptedWriter(answer="Waves.", guided=True)
-    scenario, report = writer.write_with_report(request, video_id="v1")
-    assert scenario == TemplateScriptWriter().write(request, video_id="v1")
+    made, report = writer.write_with_report(request, video_id="v1")
+    assert made.value == TemplateScriptWriter().write(request, video_id="v1").value
     assert report.attempts == [] and writer.model.prompts == []
-    assert "more than max_new_tokens=640" in writer.provider_name()
+    assert made.fallback and "more than max_new_tokens=640" in made.provider
     roomy = ScriptedWriter(answer="Waves.", max_new_tokens=1400)  # 10 scenes: at most 24 + 10 x 118 tokens
     assert roomy.write_with_report(request, video_id="v1")[1].source == "model"
 
@@ -139,10 +142,11 @@ def test_the_wheel_model_writes_a_valid_10s_scenario(monkeypatch: pytest.MonkeyP
     request = VideoRequest(prompt="How honeybees communicate with the waggle dance", duration_seconds=10)
     # 2 scenes: the per-field caps allow at most 244 tokens an attempt, ~120 are used (~20 s load + ~5 s, 2 cores).
     writer = LocalLLMScriptWriter()
-    scenario, report = writer.write_with_report(request, video_id="v1")
+    made, report = writer.write_with_report(request, video_id="v1")
+    scenario = made.value
     assert report.source == "model", report.attempts
     assert check_scenario(scenario, request) == []
     assert scenario.duration_seconds == pytest.approx(10)
     assert "bee" in json.dumps(scenario.model_dump()).lower()
-    assert writer.provider_name().startswith("local:SmolLM2-135M-Instruct.Q4_1")
-    assert writer.write(request, video_id="v1") == scenario  # deterministic (greedy)
+    assert made.provider.startswith("local:SmolLM2-135M-Instruct.Q4_1")
+    assert writer.write(request, video_id="v1").value == scenario  # deterministic (greedy)

@@ -9,7 +9,8 @@ import time
 import dagster as dg
 import pytest
 
-from nexus_assets.definitions import make_video_job
+from nexus_assets.definitions import build_definitions, make_video_job
+from nexus_assets.jobs import make_video
 from nexus_assets.partitions import VIDEOS_PARTITION
 from nexus_cli.generate import QUIET_RUN_CONFIG
 from nexus_core.catalog import Catalog, VideoCancelled
@@ -24,7 +25,6 @@ from nexus_core.messages import (
 )
 from nexus_core.models import VideoRequest, VideoStatus
 from nexus_core.settings import NexusSettings
-from resources import kafka as kafka_module
 from resources.catalog import CatalogResource
 from resources.kafka import KafkaResource, close_clients
 from resources.storage import LocalObjectStore
@@ -58,7 +58,7 @@ def apply(instance: dg.DagsterInstance, result: dg.SensorResult) -> None:
 
 def test_request_becomes_partition_run_and_completed_video_with_ordered_events(
     instance: dg.DagsterInstance, catalog_resource: CatalogResource, kafka: KafkaResource,
-    kafka_settings: KafkaSettings, nexus_settings: NexusSettings, monkeypatch: pytest.MonkeyPatch,
+    kafka_settings: KafkaSettings, nexus_settings: NexusSettings,
 ) -> None:
     video_id = new_id()
     publish_request(kafka, video_id)
@@ -73,12 +73,12 @@ def test_request_becomes_partition_run_and_completed_video_with_ordered_events(
     apply(instance, result)
     assert instance.has_dynamic_partition(VIDEOS_PARTITION, video_id)
 
-    # the run, with phase events going to this test's events topic
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_settings.bootstrap_servers or "")
-    monkeypatch.setenv("KAFKA_TOPIC_EVENTS", kafka_settings.topic_events)
-    monkeypatch.setattr(kafka_module, "_phase_events", [])
-    run = dg.execute_job(dg.reconstructable(make_video_job), instance=instance, run_config=QUIET_RUN_CONFIG,
-                         tags={"dagster/partition": video_id, **result.run_requests[0].tags})
+    # the run, with phase events going to this test's events topic: Definitions built from these settings pick
+    # KafkaPhaseEvents (a reconstructed job would be the one an earlier test cached, built without Kafka)
+    job = build_definitions(nexus_settings, kafka_settings).resolve_job_def(make_video.name)
+    run = job.execute_in_process(instance=instance, partition_key=video_id,
+                                 run_config={"loggers": QUIET_RUN_CONFIG["loggers"]},
+                                 tags=dict(result.run_requests[0].tags))
     assert run.success
     assert catalog.require(video_id).status is VideoStatus.COMPLETED
     # the run-status sensor, as the daemon evaluates it, publishes the completion with the final URLs
