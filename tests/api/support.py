@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,3 +134,19 @@ def wait_for(predicate: Callable[[], Any], *, timeout_s: float = 10.0, every_s: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what or predicate}")
         time.sleep(every_s)
+
+
+def sse_events(client: httpx.Client, path: str, *, timeout_s: float = 120) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(event, data) pairs of a Server-Sent Events stream such as /videos/{id}/events."""
+    with client.stream("GET", path, timeout=timeout_s) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        event, data = "message", ""
+        for line in response.iter_lines():
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:"):
+                data += line.split(":", 1)[1].strip()
+            elif line == "" and data:
+                yield event, json.loads(data)
+                event, data = "message", ""

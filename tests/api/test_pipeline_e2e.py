@@ -3,7 +3,6 @@ behind signed URLs; a running video is cancelled (process stopped, tokens back);
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
@@ -14,7 +13,7 @@ import httpx
 import pytest
 
 from api.dispatch import SubprocessDispatcher
-from tests.api.support import API, SHORT, ApiServer, Keys, make_settings, wait_for
+from tests.api.support import API, SHORT, ApiServer, Keys, make_settings, sse_events, wait_for
 
 pytestmark = pytest.mark.slow
 PHASES = {"script", "assets", "compositing", "rendering", "encoding", "finalization"}
@@ -34,18 +33,7 @@ def live_api(
 
 
 def _events(client: httpx.Client, video_id: str, timeout_s: float = 120) -> Iterator[tuple[str, dict[str, Any]]]:
-    with client.stream("GET", f"{API}/videos/{video_id}/events", timeout=timeout_s) as response:
-        assert response.status_code == 200
-        assert response.headers["content-type"].startswith("text/event-stream")
-        event, data = "message", ""
-        for line in response.iter_lines():
-            if line.startswith("event:"):
-                event = line.split(":", 1)[1].strip()
-            elif line.startswith("data:"):
-                data += line.split(":", 1)[1].strip()
-            elif line == "" and data:
-                yield event, json.loads(data)
-                event, data = "message", ""
+    return sse_events(client, f"{API}/videos/{video_id}/events", timeout_s=timeout_s)
 
 
 def _wait_status(client: httpx.Client, video_id: str, status: str, timeout_s: float = 60) -> dict[str, Any]:

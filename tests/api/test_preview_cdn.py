@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import subprocess
@@ -28,24 +27,14 @@ from resources.s3_storage import S3ObjectStore
 from resources.storage import LocalObjectStore
 from sensors import run_status
 from sensors.requests import PARTITION_TAG
-from tests.api.support import API, ApiServer, Keys, RecordingDispatcher, make_settings
+from tests.api.support import API, ApiServer, Keys, RecordingDispatcher, make_settings, sse_events
 
 REPO = Path(__file__).resolve().parents[2]
 BODY = b"\x00\x00\x00\x18ftypmp42" + b"preview-cdn-test"
 
 
 def _events(client: httpx.Client, video_id: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    with client.stream("GET", f"{API}/videos/{video_id}/events", timeout=60) as response:
-        assert response.status_code == 200
-        event, data = "message", ""
-        for line in response.iter_lines():
-            if line.startswith("event:"):
-                event = line.split(":", 1)[1].strip()
-            elif line.startswith("data:"):
-                data += line.split(":", 1)[1].strip()
-            elif line == "" and data:
-                yield event, json.loads(data)
-                event, data = "message", ""
+    return sse_events(client, f"{API}/videos/{video_id}/events", timeout_s=60)
 
 
 def _done(client: httpx.Client, video_id: str) -> dict[str, Any]:

@@ -3,14 +3,13 @@ its own percent and the time left, and `done` carries the files' links."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.api.support import API, SHORT, ApiServer, Keys, make_settings
+from tests.api.support import API, SHORT, ApiServer, Keys, make_settings, sse_events
 
 pytestmark = pytest.mark.slow
 
@@ -25,17 +24,7 @@ def live_api(
 
 
 def _events(client: httpx.Client, video_id: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    with client.stream("GET", f"{API}/videos/{video_id}/events", timeout=180) as response:
-        assert response.status_code == 200
-        event, data = "message", ""
-        for line in response.iter_lines():
-            if line.startswith("event:"):
-                event = line.split(":", 1)[1].strip()
-            elif line.startswith("data:"):
-                data += line.split(":", 1)[1].strip()
-            elif line == "" and data:
-                yield event, json.loads(data)
-                event, data = "message", ""
+    return sse_events(client, f"{API}/videos/{video_id}/events", timeout_s=180)
 
 
 def test_overall_percent_grows_and_done_carries_the_links(live_api: ApiServer) -> None:
