@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# librdkafka's own log lines ("Connect to ... failed: Connection refused", retried every second while a
+# broker is away) go to this logger, with our log format and level, instead of straight to stderr; they
+# reach it when the client is polled.
+CLIENT_LOG = logging.getLogger("nexus.kafka.librdkafka")
 
 
 class KafkaSettings(BaseSettings):
@@ -47,6 +53,7 @@ class KafkaSettings(BaseSettings):
         config: dict[str, Any] = {
             "bootstrap.servers": self.bootstrap_servers,
             "security.protocol": self.security_protocol,
+            "logger": CLIENT_LOG,
         }
         if self.sasl_mechanism:
             config["sasl.mechanism"] = self.sasl_mechanism

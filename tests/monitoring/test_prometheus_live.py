@@ -205,8 +205,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             _wait(lambda: _status(client, live.failed_id) == "FAILED", timeout_s=60, what="the killed run to fail")
             _wait(lambda: _status(client, live.completed_id) == "COMPLETED", timeout_s=300,
                   what="the short video", every_s=1.0)
+        settled_at = time.time()  # both final: the API settled their tokens when it answered the status
+        # scrapes taken after that, of both the exporter and the API (an earlier API scrape still holds tokens)
         _wait(lambda: live.query("video_generation_completed_total > 0")
-              and live.query("video_generation_errors_total > 0"), timeout_s=30, what="Prometheus to scrape")
+              and live.query("video_generation_errors_total > 0")
+              and live.query(f"timestamp(nexus_tokens_reserved) > {settled_at:.3f}"), timeout_s=30,
+              what="Prometheus to scrape")
         yield live
     finally:
         for proc in reversed(procs):

@@ -13,6 +13,7 @@ import pytest
 from confluent_kafka.admin import AdminClient
 
 from nexus_cli.main import build_parser
+from nexus_core.kafka_settings import KafkaSettings
 from nexus_core.settings import NexusSettings
 from tests.sensors.support import TANSU, free_port
 
@@ -35,7 +36,8 @@ def test_up_starts_the_broker_with_topics_and_stops_on_sigterm(nexus_settings: N
         while time.monotonic() < deadline and "video.generation.requests" not in topics:
             time.sleep(0.3)
             try:
-                topics = set(AdminClient({"bootstrap.servers": f"127.0.0.1:{port}"}).list_topics(timeout=1).topics)
+                admin = AdminClient(KafkaSettings(bootstrap_servers=f"127.0.0.1:{port}").client_config())
+                topics = set(admin.list_topics(timeout=1).topics)
             except Exception:
                 continue
         assert {"video.generation.requests", "video.generation.events", "video.generation.cancel",

@@ -14,6 +14,7 @@ import pytest
 from confluent_kafka.admin import AdminClient
 
 from nexus_cli.up import Restarts
+from nexus_core.kafka_settings import KafkaSettings
 from nexus_core.settings import NexusSettings
 from tests.sensors.support import TANSU, free_port
 
@@ -29,7 +30,8 @@ def test_restart_delays_double_up_to_a_cap_and_reset_after_a_healthy_run() -> No
 
 def _topics(port: int) -> set[str]:
     try:
-        return set(AdminClient({"bootstrap.servers": f"127.0.0.1:{port}"}).list_topics(timeout=1).topics)
+        admin = AdminClient(KafkaSettings(bootstrap_servers=f"127.0.0.1:{port}").client_config())
+        return set(admin.list_topics(timeout=1).topics)
     except Exception:
         return set()
 
