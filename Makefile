@@ -18,7 +18,7 @@ test:
 	./scripts/test-extras.sh
 	./scripts/services.sh start postgres
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy nexus_core api
+	$(VENV)/bin/mypy nexus_core api nexus_cli
 	$(PY) -m pytest -q -p no:warnings
 
 ui: setup

@@ -60,6 +60,8 @@ def renditions(
                 chosen = preset if copied else encoder_preset(preset, pipeline.gpu_encoding)
                 used = encode_with_fallback(chosen, fallback=preset, build=build, run=encode, warn=context.log.warning)
                 info = probe(out)
+                if info.video_codec is None:
+                    raise RuntimeError(f"rendition {preset.name}: ffmpeg wrote no video stream to {out.name}")
                 key = keys.rendition(video_id, preset.name)
                 made.append(RenditionEntry(
                     name=preset.name, key=key, codec=info.video_codec, encoder=used.codec,

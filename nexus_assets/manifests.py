@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -66,7 +67,7 @@ def video_credits(store: ObjectStore, video_id: str) -> list[str]:
     return list(dict.fromkeys(lines))
 
 
-def parallel_map(fn: Any, items: list[T], workers: int) -> list[R]:
+def parallel_map(fn: Callable[[T], R], items: list[T], workers: int) -> list[R]:
     """Map in a thread pool (numpy, OpenCV and subprocesses release the GIL); keeps order."""
     if workers <= 1 or len(items) <= 1:
         return [fn(item) for item in items]

@@ -41,7 +41,7 @@ def scene_images(
             extras = {"video_id": video_id, "request": request.model_dump(mode="json")}
             result = gpu_worker.launch(context, asset="scene_images", extras=extras).get_materialize_result()
             run.progress(1.0)
-            return dg.MaterializeResult(metadata={**result.metadata, "worker": type(gpu_worker).__name__})
+            return dg.MaterializeResult(metadata={**(result.metadata or {}), "worker": type(gpu_worker).__name__})
         scenario = load_scenario(store, video_id)
         items = draw_scene_images(
             store=store, generator=image_generator, video_id=video_id, request=request, scenario=scenario,
@@ -103,7 +103,7 @@ def voiceover(
             "max_speed": round(max(i.speed for i in items), 3),
             "reused": sum(1 for i in items if i.reused),
             "provider": provider,
-            "durations_s": dg.MetadataValue.json({i.scene_number: round(i.duration_s, 2) for i in items}),
+            "durations_s": dg.MetadataValue.json({str(i.scene_number): round(i.duration_s, 2) for i in items}),
         }
     )
 

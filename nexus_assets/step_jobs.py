@@ -10,7 +10,7 @@ client compute it in the cluster from the settings of the pod they run in.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -120,8 +120,8 @@ def _run_context(deploy: DeploySettings) -> tuple[dg.DagsterRun, LauncherView, K
     return run, launcher, context
 
 
-def _job(deploy: DeploySettings, *, name: str, args: list[str], component: str, labels: dict[str, str],
-         env_vars: list[dict[str, str]]) -> kubernetes.client.V1Job:
+def _job(deploy: DeploySettings, *, name: str, args: Sequence[str], component: str, labels: Mapping[str, str],
+         env_vars: Sequence[Mapping[str, str]]) -> kubernetes.client.V1Job:
     origin = job_origin(deploy)
     _, launcher, context = _run_context(deploy)
     job_config = context.get_k8s_job_config(origin.repository_origin.container_image, launcher)

@@ -61,8 +61,8 @@ def run_failure_reason(outcome: dict[str, object]) -> str | None:
             error = event.step_failure_data.error
             if error is not None:
                 return f"{event.step_key}: {error.message.strip()}"
-    error = outcome.get("error")
-    return str(error) if error else None
+    stopped = outcome.get("error")
+    return str(stopped) if stopped else None
 
 
 @dataclass
@@ -144,7 +144,9 @@ def print_summary(console: Console, settings: NexusSettings, record: VideoRecord
     def path(key: str) -> Path:
         return store.path_of(key)
 
-    console.print(f"[green]done[/] in {seconds:.1f}s: {record.duration_s:.2f}s, {record.size_bytes / 1e6:.2f} MB")
+    length = "?" if record.duration_s is None else f"{record.duration_s:.2f}"
+    size = "?" if record.size_bytes is None else f"{record.size_bytes / 1e6:.2f}"
+    console.print(f"[green]done[/] in {seconds:.1f}s: {length}s, {size} MB")  # both set by mark_completed
     console.print(f"video      {path(record.artifacts['video'])}")
     for name in sorted(k for k in record.artifacts if k.startswith("video_") and k != "video_h264"):
         console.print(f"{name[6:]:<10} {path(record.artifacts[name])}")

@@ -23,7 +23,8 @@ def shorten_sensor_loop(seconds: float = LOCAL_SENSOR_LOOP_S) -> None:
 
     if not isinstance(getattr(sensor_daemon, "MIN_INTERVAL_LOOP_TIME", None), int | float):
         raise RuntimeError("this dagster has no dagster._daemon.sensor.MIN_INTERVAL_LOOP_TIME: check the pin")
-    sensor_daemon.MIN_INTERVAL_LOOP_TIME = seconds
+    # dagster infers int from `= 5`; it is only used in `max(0, MIN_INTERVAL_LOOP_TIME - loop_duration)` (float s)
+    sensor_daemon.MIN_INTERVAL_LOOP_TIME = seconds  # type: ignore[assignment]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,6 +7,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from enum import Enum
 
 from pydantic import ValidationError
 from rich.console import Console
@@ -45,8 +46,8 @@ EXTRA_COMMAND_MODULES: tuple[str, ...] = ("nexus_cli.api_commands", "nexus_cli.k
                                           "nexus_cli.metrics_exporter", "nexus_cli.videos")
 
 
-def _values(enum: type) -> str:
-    return ", ".join(e.value for e in enum)
+def _values(enum: type[Enum]) -> str:
+    return ", ".join(str(e.value) for e in enum)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,13 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_request(args: argparse.Namespace) -> VideoRequest:
-    fps: object = int(args.fps) if str(args.fps).isdigit() else args.fps
-    chosen: dict[str, object] = {"language": args.language.lower()} if args.language else {}
-    return VideoRequest(
-        prompt=args.prompt, duration_seconds=args.duration, quality=args.quality.upper(),
-        resolution=args.resolution.lower(), aspect=args.aspect, frame_rate=fps,
-        music_style=args.music.lower(), voice=args.voice, caption_style=str(args.captions).lower(), **chosen,
-    )
+    """The flags as the request's raw fields; VideoRequest's validation is the one judge of their values."""
+    fields: dict[str, object] = {
+        "prompt": args.prompt, "duration_seconds": args.duration, "quality": args.quality.upper(),
+        "resolution": args.resolution.lower(), "aspect": args.aspect,
+        "frame_rate": int(args.fps) if str(args.fps).isdigit() else args.fps,
+        "music_style": args.music.lower(), "voice": args.voice, "caption_style": str(args.captions).lower(),
+    }
+    if args.language:  # absent: the request's default, or the language a non-Latin prompt is written in
+        fields["language"] = args.language.lower()
+    return VideoRequest.model_validate(fields)
 
 
 def parse_since(value: str | None) -> datetime | None:

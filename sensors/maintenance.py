@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from nexus_assets.jobs import make_video
-from nexus_assets.partitions import videos_partitions
+from nexus_assets.partitions import VIDEOS_PARTITION, videos_partitions
 from nexus_core import storage_keys
 from nexus_core.catalog import Catalog
 from nexus_core.models import VideoStatus
@@ -37,7 +37,7 @@ def plan_resubmissions(
         return [], []
     started = videos_with_runs(instance, ids)
     stuck = [v for v in ids if v not in started]
-    partitions = set(instance.get_dynamic_partitions(videos_partitions.name))
+    partitions = set(instance.get_dynamic_partitions(VIDEOS_PARTITION))
     # run_key=video id: this sensor asks once per video; the request sensor skips videos that have a run.
     records = {r.video_id: r for r in queued}
     requests = [run_request_for(v, source=RunSource.RESUBMIT, user_id=records[v].user_id,
@@ -51,7 +51,7 @@ def plan_retention(
 ) -> list[str]:
     """The oldest partitions whose videos are final and older than the retention period (or gone)."""
     cutoff = (now or datetime.now(UTC)) - timedelta(days=older_than_days)
-    oldest = instance.get_dynamic_partitions(videos_partitions.name)[: batch * 4]
+    oldest = instance.get_dynamic_partitions(VIDEOS_PARTITION)[: batch * 4]
     records = {r.video_id: r for r in catalog.list_videos(video_ids=oldest)} if oldest else {}
     expired = []
     for video_id in oldest:
@@ -105,7 +105,7 @@ def build_unknown_partition_sensor(*, interval_s: int = 60, grace_s: float = UNK
                description=f"Removes partitions that name no video in the catalog after {grace_s:.0f} s "
                "(added by hand in the UI or with `dagster`; their runs fail at the first asset).")
     def unknown_video_partitions(context: dg.SensorEvaluationContext, catalog: CatalogResource) -> dg.SensorResult:
-        partitions = list(context.instance.get_dynamic_partitions(videos_partitions.name))
+        partitions = list(context.instance.get_dynamic_partitions(VIDEOS_PARTITION))
         expired, cursor = plan_unknown_partitions(catalog.catalog(), partitions, context.cursor,
                                                   now=datetime.now(UTC).timestamp(), grace_s=grace_s)
         if expired:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from nexus_assets.jobs import make_video
-from nexus_assets.partitions import videos_partitions
+from nexus_assets.partitions import VIDEOS_PARTITION, videos_partitions
 from nexus_core.catalog import Catalog, VideoExists
 from nexus_core.messages import DeadLetter, GenerationRequest, MessageError, parse
 from nexus_core.models import VideoStatus, check_unicode
@@ -116,7 +116,7 @@ def plan_requests(records: Sequence[Record], *, catalog: Catalog, instance: dg.D
         return plan
     known = {r.video_id: r for r in catalog.list_videos(video_ids=list(wanted))}
     started = videos_with_runs(instance, list(wanted))
-    partitions = set(instance.get_dynamic_partitions(videos_partitions.name)) if wanted else set()
+    partitions = set(instance.get_dynamic_partitions(VIDEOS_PARTITION)) if wanted else set()
     for video_id, (message, record) in wanted.items():
         existing = known.get(video_id)
         if existing is None:

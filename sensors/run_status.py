@@ -69,7 +69,9 @@ def run_events(
         event = VideoEvent(video_id=video_id, kind=EventKind.FAILED, phase=record.phase, run_id=run.run_id,
                            error=record.error or reason)
         note = f"your video failed: {record.error or reason}"
-    out = [("events", event.key(), event.to_bytes(), f"{video_id}: {event.kind}")]
+    out: list[tuple[str, bytes | None, bytes, str]] = [
+        ("events", event.key(), event.to_bytes(), f"{video_id}: {event.kind}")
+    ]
     if record.user_id and note:
         notice = UserNotification(user_id=record.user_id, video_id=video_id, kind=event.kind, message=note)
         out.append(("notifications", notice.key(), notice.to_bytes(), ""))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from nexus_cli.main import main
+from nexus_cli.main import build_parser, main, parse_request
 from nexus_core.catalog import Catalog
+from nexus_core.models import Aspect, CaptionStyle, Language, MusicStyle, Quality, Resolution, VideoRequest
 from nexus_core.settings import NexusSettings
 
 
@@ -92,6 +93,21 @@ def test_a_prompt_in_another_script_or_a_bad_caption_style_is_refused_in_one_lin
     for word in expected:
         assert word in out, out
     assert len(Catalog(nexus_settings.catalog_url).list_videos()) == before
+
+
+def test_good_flags_become_the_request_they_name() -> None:
+    def parsed(*argv: str) -> VideoRequest:
+        return parse_request(build_parser().parse_args(["generate", *argv]))
+
+    request = parsed("bees", "--duration", "12", "--quality", "ultra", "--resolution", "1080P", "--aspect", "9:16",
+                     "--fps", "24", "--music", "Cinematic", "--language", "FR", "--captions", "KARAOKE",
+                     "--voice", "siwis")
+    assert (request.prompt, request.duration_seconds, request.frame_rate, request.voice) == ("bees", 12, 24, "siwis")
+    assert (request.quality, request.resolution, request.aspect) == (Quality.ULTRA, Resolution.P1080, Aspect.PORTRAIT)
+    assert (request.music_style, request.language, request.caption_style) == (
+        MusicStyle.CINEMATIC, Language.FR, CaptionStyle.KARAOKE)
+    assert parsed("bees") == VideoRequest(prompt="bees")  # the defaults of the flags are the request's
+    assert parsed("東京の夜景").language is Language.JA  # no --language: the prompt's script decides
 
 
 def test_voices_lists_the_engine_of_every_language(capsys: pytest.CaptureFixture[str]) -> None:
