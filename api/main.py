@@ -24,7 +24,7 @@ from api.docs import install_docs
 from api.downloads import build_download_links
 from api.errors import install_error_handlers
 from api.relay import Relay
-from api.routes import dev_signin, estimate, files, health, tokens
+from api.routes import dev_signin, estimate, files, health, tokens, webhook_events
 from api.routes import videos as video_routes
 from api.routes import webhooks as webhook_routes
 from api.web import mount_web
@@ -133,6 +133,7 @@ def create_app(
     app = FastAPI(
         title="Nexus Video API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json", docs_url=None, redoc_url=None,  # api.docs serves them offline
+        webhooks=webhook_events.router,  # the messages sent to webhook endpoints (OpenAPI `webhooks`)
     )
     app.state.nexus = state
     app.state.webhooks = webhooks  # api.routes.webhooks reaches the worker here

@@ -31,7 +31,7 @@ _OBSERVE_BATCH = 500
 
 _VIDEO_COLUMNS = (videos.c.id, videos.c.user_id, videos.c.status, videos.c.phase, videos.c.percent, videos.c.error,
                   videos.c.title, videos.c.created_at, videos.c.completed_at, videos.c.duration_s,
-                  videos.c.size_bytes)
+                  videos.c.size_bytes, videos.c.adjustments)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -121,7 +121,8 @@ def video_data(video: RowMapping | dict[str, Any]) -> dict[str, Any]:
         "id": video["id"], "status": video["status"], "phase": video["phase"], "percent": video["percent"],
         "error": video["error"], "title": video["title"], "created_at": _iso(video["created_at"]),
         "completed_at": _iso(video["completed_at"]), "duration_s": video["duration_s"],
-        "size_bytes": video["size_bytes"], "links": {"self": base, "events": f"{base}/events"},
+        "size_bytes": video["size_bytes"], "adjustments": video["adjustments"] or [],
+        "links": {"self": base, "events": f"{base}/events"},
     }
 
 

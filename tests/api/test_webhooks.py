@@ -1,8 +1,9 @@
 """Signed webhooks over real HTTP on PostgreSQL: a receiving HTTP server on loopback checks every message
 with the `standardwebhooks` library (the spec's reference verifier, not our code); receivers that fail
 twice, that never answer; cancel, pipeline-made FAILED and progress, a request's callback_url; SSRF
-refusals with private addresses not allowed; secret rotation; replay. The real pipeline's COMPLETED is in
-the slow test at the end."""
+refusals with private addresses not allowed; secret rotation; replay. Every message a test reads is
+validated against its documented model (api.webhooks.messages, the OpenAPI `webhooks` section), a
+video.completed with its files' links included. The real pipeline's COMPLETED is in the slow test at the end."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import json
 import random
 import socket
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,10 +26,13 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from api.core.config import Settings
 from api.core.db import Database
 from api.downloads import LocalSignedLinks
+from api.models import VideoResult
 from api.webhooks import store
+from api.webhooks.messages import EXAMPLES, MESSAGE_MODELS, parse_message
 from api.webhooks.worker import RetryPolicy, build_worker
 from nexus_core.catalog.repository import Catalog
 from nexus_core.settings import NexusSettings
+from resources.storage import LocalObjectStore
 from tests.api.support import API, SHORT, ApiServer, Keys, RecordingDispatcher, make_settings, wait_for
 
 FAST = {"webhook_interval_s": 0.1, "webhook_retry_base_s": 0.2, "webhook_retry_max_s": 0.5,
@@ -46,8 +51,22 @@ class Received:
 
     @property
     def json(self) -> dict[str, Any]:
+        """The body, after checking it against its type's documented model (no field more, none missing)."""
         parsed: dict[str, Any] = json.loads(self.body)
+        model = parse_message(self.body)
+        assert type(model) is MESSAGE_MODELS[parsed["type"]]
+        # Models that ignore unknown fields (api.models.VideoResult) must not hide one either.
+        assert _shape(model.model_dump(mode="json", by_alias=True, exclude_unset=True)) == _shape(parsed)
         return parsed
+
+
+def _shape(value: Any) -> Any:
+    """The keys of nested objects (lists by position), values left out."""
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shape(item) for item in value]
+    return None
 
 
 @dataclass
@@ -227,7 +246,7 @@ def test_a_receiver_that_fails_twice_gets_the_message_on_the_third_attempt(
     messages = receiver.on("/flaky")
     assert len(messages) == 3
     assert {m.headers["webhook-id"] for m in messages} == {queued["id"]}  # one id for every retry
-    assert all(m.verified_by == ["current"] for m in messages)
+    assert all(m.verified_by == ["current"] and m.json["type"] == "webhook.test" for m in messages)
     gaps = [(b["at"], a["at"]) for a, b in zip(delivery["attempt_log"], delivery["attempt_log"][1:], strict=False)]
     assert all(datetime.fromisoformat(later) > datetime.fromisoformat(earlier) for later, earlier in gaps)
 
@@ -346,6 +365,66 @@ def test_failed_and_progress_made_by_the_pipeline_are_observed_and_sent_once(
         assert store.record_observed(session, [again]) == 0
 
 
+def test_completed_sends_video_completed_with_links_that_download(hook_api: ApiServer, receiver: Receiver) -> None:
+    """What the pipeline's last asset does (files in the store, the catalog marked COMPLETED), the message's
+    `result` checked against the documented model and its link fetched."""
+    body = b"\x00\x00\x00\x18ftypmp42" + uuid.uuid4().bytes
+    settings = hook_api.settings
+    with hook_api.user_client() as client:
+        endpoint = _register(client, receiver, "/done")
+        video_id = client.post(f"{API}/videos/generate", json=SHORT).json()["id"]
+        key, captions = f"videos/{video_id}/final/video.mp4", f"videos/{video_id}/final/captions.vtt"
+        files = LocalObjectStore(root=str(settings.core.object_store_root))
+        files.put_bytes(key, body)
+        files.put_bytes(captions, b"WEBVTT\n")
+        with Catalog(settings.database_url) as catalog:
+            assert catalog.mark_completed(video_id, size_bytes=len(body), duration_s=5.0,
+                                          artifacts={"video": key, "captions_vtt": captions})
+        [message] = wait_for(lambda: receiver.on("/done"), what="video.completed")
+        _delivered(client, endpoint["id"], message.headers["webhook-id"])
+    assert message.verified_by == ["current"]
+    data = message.json["data"]  # validated: VideoCompletedMessage, result a VideoResult with no field more
+    assert (message.json["type"], data["id"], data["status"], data["percent"]) == (
+        "video.completed", video_id, "COMPLETED", 100.0)
+    assert set(data["result"]) == set(VideoResult.model_fields)
+    assert data["result"]["size_bytes"] == len(body) and set(data["result"]["captions"]) == {"vtt"}
+    video_url = urlsplit(data["result"]["video_url"])  # made for public_url: fetch the same path and query here
+    with httpx.Client(timeout=30) as anonymous:
+        assert anonymous.get(f"{hook_api.base_url}{video_url.path}?{video_url.query}").content == body
+
+
+# -- the OpenAPI document describes the messages ----------------------------------------------------------
+
+
+def _without_nulls(value: Any) -> Any:
+    """As FastAPI writes examples in the document (exclude_none)."""
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
+
+
+def test_the_openapi_document_describes_every_message_with_an_example(hook_api: ApiServer) -> None:
+    spec = httpx.get(f"{hook_api.base_url}{API}/openapi.json", timeout=30).json()
+    assert set(spec["webhooks"]) == {*store.EVENT_TYPES, store.TEST_EVENT} == set(EXAMPLES)
+    schemas = spec["components"]["schemas"]
+    for event_type, operation in ((name, item["post"]) for name, item in spec["webhooks"].items()):
+        assert {"webhook-id", "webhook-timestamp", "webhook-signature"} <= {
+            p["name"] for p in operation["parameters"] if p["in"] == "header" and p.get("required")}
+        assert "HMAC-SHA256" in operation["description"] and "25 h" in operation["description"]
+        assert {"200", "410", "default"} <= set(operation["responses"])
+        content = operation["requestBody"]["content"]["application/json"]
+        model = MESSAGE_MODELS[event_type]
+        assert content["schema"] == {"$ref": f"#/components/schemas/{model.__name__}"}
+        assert schemas[model.__name__]["properties"]["type"]["const"] == event_type
+        [example] = content["examples"].values()
+        assert example["value"] == _without_nulls(EXAMPLES[event_type])
+        assert type(parse_message(json.dumps(EXAMPLES[event_type]))) is model  # a valid message
+    result = schemas["VideoCompletedData"]["properties"]["result"]
+    assert {"$ref": "#/components/schemas/VideoResult"} in result["anyOf"]
+
+
 # -- SSRF: private addresses refused outside local development --------------------------------------------
 
 
@@ -415,6 +494,7 @@ def test_after_a_rotation_messages_carry_both_signatures(hook_api: ApiServer, re
     [message] = receiver.on("/rotated")
     assert len(message.headers["webhook-signature"].split(" ")) == 2
     assert sorted(message.verified_by) == ["new", "old"]  # either secret verifies during the grace period
+    assert message.json["data"]["endpoint_id"] == endpoint["id"]
 
 
 def test_a_delivered_message_can_be_replayed_with_the_same_id(hook_api: ApiServer, receiver: Receiver) -> None:
