@@ -127,6 +127,16 @@ class WordNet:
         senses, offsets = self._index[lemma]
         return self.entry_at(offsets[0], lemma=lemma, senses=senses)
 
+    def broader(self, entry: LexEntry) -> LexEntry | None:
+        """The entry's more general term, named by the synonym its definition uses: a volcano is "a fissure
+        in the earth's crust", so its broader term is "fissure", not the synset's first word "crack"."""
+        if not entry.hypernym_offset:
+            return None
+        gloss = f" {' '.join(re.findall(r'[a-z]+', entry.gloss.lower()))} "
+        words = _words_of(self._line(entry.hypernym_offset))[0]
+        used = next((w.lower() for w in words if f" {_clean_name(w).lower()} " in gloss), "")
+        return self.entry_at(entry.hypernym_offset, lemma=used)
+
     def entry_at(self, offset: str, *, lemma: str = "", senses: int = 0) -> LexEntry:
         """The noun sense stored at `offset` (e.g. an entry's hypernym_offset: that exact sense)."""
         words, pointers, gloss = _words_of(self._line(offset))

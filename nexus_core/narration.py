@@ -26,6 +26,17 @@ _MASS_NOUNS = frozenset(
      "energy", "air", "money", "information", "research", "software", "equipment", "furniture", "weather",
      "traffic", "gold", "silver", "iron", "steel", "wood", "glass", "paper", "oil", "gas", "electricity"]
 )
+# A definition headed by one of these makes its noun a substance, said without "a" ("honey: a sweet yellow
+# liquid produced by bees", "lava: rock that ... issues from volcanos"); the head comes before these words.
+_SUBSTANCES = frozenset(
+    ["liquid", "fluid", "substance", "material", "rock", "mineral", "metal", "alloy", "compound", "mixture",
+    "powder", "gas", "fuel", "fiber", "fibre", "fabric", "sugar", "oil", "juice", "dust", "soil", "wax",
+    "resin", "acid"]
+)
+_HEAD_ENDS = frozenset(
+    ["that", "which", "who", "whose", "produced", "made", "used", "consisting", "of", "in", "from", "with", "by",
+    "for", "or", "and"]
+)
 _PREPOSITIONS = frozenset(["with", "by", "for", "in", "from", "to", "as", "on", "of", "at"])
 _DETERMINERS = ("a ", "an ", "the ", "any ", "one ", "some ", "each ", "either ", "all ", "two ", "three ")
 
@@ -37,6 +48,17 @@ def _is_mass(noun: str) -> bool:
         return False
     last = words[-1]
     return last in _MASS_NOUNS or last.endswith("ics")
+
+
+def defined_as_substance(gloss: str) -> bool:
+    """The definition's head, before its first relative or preposition, is a substance ("a sweet yellow liquid
+    produced by bees"), not a thing ("a celestial body of hot gases")."""
+    for word in re.findall(r"[a-z]+", gloss.split(";")[0].lower()):
+        if word in _HEAD_ENDS:
+            return False
+        if word in _SUBSTANCES:
+            return True
+    return False
 
 
 def with_article(noun_phrase: str) -> str:
@@ -70,7 +92,7 @@ def subject_name(entry: LexEntry, as_written: str | None = None) -> str:
         return entry.name
     if as_written and as_written.lower().split()[-1] == entry.name.lower().split()[-1]:
         return as_written
-    return with_article(entry.name)
+    return entry.name if defined_as_substance(entry.gloss) else with_article(entry.name)
 
 
 def naming_in_prompt(prompt: str, run: str) -> str | None:
@@ -100,7 +122,8 @@ def definition_sentences(entry: LexEntry, as_written: str | None = None) -> list
     if first.lower().startswith(entry.name.lower() + " "):  # the gloss already names it
         sentences = [_sentence(first)]
     else:
-        sentences = [_sentence(f"{name} {verb} {with_article(first)}")]
+        what = first if defined_as_substance(first) else with_article(first)  # "lava is rock that ..."
+        sentences = [_sentence(f"{name} {verb} {what}")]
     pronoun = "It"
     for clause in clauses[1:]:
         clause = _spoken(clause)

@@ -276,7 +276,7 @@ def lexicon_facts(
         if entry is None or lemma in said:
             continue
         said.add(lemma)
-        broader = lexicon.entry_at(entry.hypernym_offset) if entry.hypernym_offset else None
+        broader = lexicon.broader(entry)
         for text in facts_about(entry, as_written=naming_in_prompt(prompt, run), broader=broader):
             lines.append(Line(text, run, "fact"))
         for term, related in _defining_terms(entry.gloss, lexicon, said):
@@ -308,10 +308,14 @@ def _defining_terms(gloss: str, lexicon: WordNet, said: set[str]) -> list[tuple[
                 continue
             senses = lexicon.senses(run)
             limit = MAX_CLOSING_SENSES if start == closing else 2
-            if size == 1 and (len(run) < 4 or senses > limit or lexicon.other_senses(run) >= senses):
+            # after an article the word is a noun ("the honey it produces"), however often it is a verb
+            as_noun = start > 0 and words[start - 1].lower() in ("a", "an", "the")
+            if size == 1 and (len(run) < 4 or senses > limit or (lexicon.other_senses(run) >= senses and not as_noun)):
                 continue
             entry = lexicon.entry(lemma)
-            circular = entry is not None and any(w.lower().startswith(lemma[:6]) for w in entry.gloss.split())
+            # what is spoken is the first clause: "lava: rock that ... issues from volcanos; lava is also ..." is fine
+            defined_by = entry.gloss.split(";")[0].split() if entry is not None else []
+            circular = any(w.lower().startswith(lemma[:6]) for w in defined_by)
             if entry is not None and entry.gloss and not circular:  # not "communication: ... communicating"
                 found.append((lemma, entry))
                 start += size - 1

@@ -41,6 +41,7 @@ PICTURE_TILES = frozenset(
 )  # fmt: skip
 MAX_DF = 20  # a term shared by more emoji ("animal", "food", "nature") never picks one
 SUPPORT_RATIO = 0.3  # a supporting illustration scores at least this share of the hero's
+LEAD_RATIO = 0.9  # the hero scores at least this share of the best match of the scene's leading phrase
 SAME_TERM_PENALTY = 0.4  # a second pick through the same query term counts for less
 MODIFIER_WEIGHT = 0.6  # "steam" in "steam locomotive" counts for less than the locomotive
 PROBE_FONT_PX = 64
@@ -130,7 +131,17 @@ _SYNONYM_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("bee|bumblebee|hive|beehive|beekeeping|beekeeper|apiary|swarm|waggle dance|bee dance|pollinator",
      ("honeybee", "honey pot")),
     ("pollen|pollination|nectar", ("honeybee", "blossom")),
-    ("honeycomb", ("honey pot", "honeybee")),
+    ("honey|honeycomb", ("honey pot", "honeybee")),
+    # countries and continents: the globe turned to them (flags are left out of the index)
+    ("europe|european|africa|african|greece|italy|france|germany|spain|portugal|britain|great britain|england|"
+     "scotland|ireland|netherlands|belgium|switzerland|austria|poland|sweden|norway|denmark|finland|iceland|"
+     "russia|ukraine|hungary|romania|balkan|balkans|mediterranean|nigeria|kenya|ethiopia|morocco|south africa|"
+     "congo|tanzania|ghana|madagascar|middle east|arabia|israel|iran|persia|iraq|mesopotamia",
+     ("globe showing europe africa",)),
+    ("america|americas|north america|south america|united states|usa|canada|mexico|brazil|argentina|peru|chile|"
+     "colombia|cuba|caribbean|andes", ("globe showing americas",)),
+    ("asia|asian|china|india|korea|vietnam|thailand|indonesia|philippines|australia|new zealand|mongolia|"
+     "himalaya|himalayas|pacific ocean", ("globe showing asia australia",)),
     ("times square|broadway|manhattan|new york|nyc", ("cityscape at dusk", "taxi", "statue of liberty")),
     ("gravitational field|gravity|gravitation", ("cyclone", "comet")),
 )  # fmt: skip
@@ -301,15 +312,28 @@ def _score(index: _Index, phrases: Sequence[str]) -> dict[int, dict[str, float]]
     return scores
 
 
+def _lead(index: _Index, phrases: Sequence[str]) -> set[int]:
+    """The emoji the first phrase that names anything names: the hero is one of them, so that a scene about
+    honey shows the honey pot in front, although the bee scores more over all of the scene's words."""
+    for phrase in phrases:
+        alone = {i: sum(terms.values()) for i, terms in _score(index, [phrase]).items()}
+        if alone:
+            best = max(alone.values())
+            return {i for i, score in alone.items() if score >= LEAD_RATIO * best}
+    return set()
+
+
 def choose_illustrations(words: Sequence[str], *, count: int, seed: int) -> list[Illustration]:
     """Up to `count` illustrations for a scene's phrases (visual elements first, then the description).
 
     Whole names and synonyms beat shared keywords; terms shared by many emoji ("animal", "nature") never
-    pick one. The first is the hero; the others are different emoji, named by other words where possible.
+    pick one. The first is the hero, named by the first phrase that names anything; the others are different
+    emoji, named by other words where possible.
     Deterministic for a seed, which breaks near-ties; an empty list when nothing matches.
     """
     index = _index()
     scores = _score(index, words)
+    lead = _lead(index, words)
     rng = np.random.default_rng([seed & 0xFFFFFFFF, 0x1105])
     shake = {i: rng.uniform(0.9, 1.0) for i in sorted(scores)}  # the seed breaks near-ties
     chosen: list[Illustration] = []
@@ -320,7 +344,7 @@ def choose_illustrations(words: Sequence[str], *, count: int, seed: int) -> list
     while len(chosen) < count:
         ranked = []
         for i, terms in scores.items():
-            if index.emoji[i] in {c.emoji for c in chosen} or index.heads[i] in heads:
+            if index.emoji[i] in {c.emoji for c in chosen} or index.heads[i] in heads or (not chosen and i not in lead):
                 continue
             live = {t: v * (SAME_TERM_PENALTY if t in shown else 1.0) for t, v in terms.items() if t not in spent}
             if live:

@@ -37,6 +37,19 @@ def test_a_leading_domain_label_and_a_garbled_fragment_are_left_out() -> None:
     assert definition_sentences(star) == ["A star is a celestial body of hot gases."]
 
 
+@pytest.mark.parametrize(
+    ("name", "gloss", "expected"),
+    [("honey", "a sweet yellow liquid produced by bees", "Honey is a sweet yellow liquid produced by bees."),
+     ("lava", "rock that in its molten form (as magma) issues from volcanos; lava is also rock that results",
+      "Lava is rock that in its molten form, as magma, issues from volcanos."),
+     ("star", "(astronomy) a celestial body of hot gases", "A star is a celestial body of hot gases."),
+     ("honeybee", "social bee often domesticated for the honey it produces",
+      "A honeybee is a social bee often domesticated for the honey it produces.")],
+)
+def test_a_substance_is_named_without_an_article(name: str, gloss: str, expected: str) -> None:
+    assert definition_sentences(entry(name, gloss))[0] == expected
+
+
 def test_a_follow_on_clause_becomes_its_own_sentence() -> None:
     square = entry("Times Square", "the area of Manhattan around Broadway; heart of the New York theater district")
     assert facts_about(square)[1] == "It is the heart of the New York theater district."
@@ -61,3 +74,16 @@ def test_wordnet_entries_read_from_the_database() -> None:
     assert hole is not None and hole.name == "black hole" and "collapse of a star" in hole.gloss
     assert wordnet.lemma("honeybees") == "honeybee" and wordnet.lemma("no such thing here") is None
     assert wordnet.other_senses("work") > wordnet.other_senses("honeybee")
+
+
+@pytest.mark.skipif(find_wordnet() is None, reason="Debian's wordnet-base is not installed")
+def test_the_broader_term_is_named_as_the_definition_names_it() -> None:
+    """A volcano is "a fissure in the earth's crust": the next sentence explains a fissure, not "a crack"
+    (the first word of the same WordNet synset), which the listener never heard."""
+    wordnet = find_wordnet()
+    assert wordnet is not None
+    volcano = wordnet.entry("volcano")
+    assert volcano is not None and volcano.gloss.startswith("a fissure")
+    broader = wordnet.broader(volcano)
+    assert broader is not None and broader.name == "fissure"
+    assert facts_about(volcano, broader=broader)[1] == "A fissure is a long narrow opening."

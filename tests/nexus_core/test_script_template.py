@@ -99,6 +99,9 @@ def test_title_and_visuals_come_from_the_prompt() -> None:
         ("A portrait of Marie Curie in her laboratory", "Marie Curie was a French chemist"),
         ("Times Square at night", "Times Square is the area of Manhattan"),
         ("A tour of the Acropolis of Athens", "The Acropolis is the citadel"),
+        # a noun of the definition after "the" is explained, though "honey" is a verb too
+        ("Honeybees and how they make honey", "Honey is a sweet yellow liquid produced by bees."),
+        ("How volcanoes erupt", "Lava is rock that in its molten form"),
     ],
 )
 def test_a_short_prompt_is_narrated_with_what_the_lexicon_knows(prompt: str, fact: str) -> None:

@@ -17,6 +17,7 @@ from nexus_core.media.illustrations import (
 )
 
 BEE, CLASSICAL_BUILDING, HOLE, HOT_BEVERAGE = "\U0001f41d", "\U0001f3db\ufe0f", "\U0001f573\ufe0f", "\u2615"
+HONEY_POT, GLOBE_EUROPE_AFRICA, GLOBE_AMERICAS = "\U0001f36f", "\U0001f30d", "\U0001f30e"
 
 
 def _emoji(words: list[str], count: int = 3, seed: int = 1) -> list[str]:
@@ -34,11 +35,22 @@ def _emoji(words: list[str], count: int = 3, seed: int = 1) -> list[str]:
         (["The Parthenon's marble columns"], CLASSICAL_BUILDING),
         (["black holes"], HOLE),
         (["coffee beans", "Paris cafés"], HOT_BEVERAGE),
+        (["honey"], HONEY_POT),  # the honey itself, not the bee that makes it
+        (["Greece"], GLOBE_EUROPE_AFRICA),  # a country: the globe turned to it (no flags)
+        (["Peru and the Andes"], GLOBE_AMERICAS),
     ],
 )
 def test_a_scene_gets_the_illustration_its_words_name(words: list[str], hero: str) -> None:
     for seed in range(4):
         assert _emoji(words, seed=seed)[0] == hero
+
+
+def test_the_hero_is_what_the_leading_phrase_names() -> None:
+    """A scene about honey in a video about bees: the honey pot in front, the bee behind it; the bee scores
+    more over all the phrases, but the scene's first phrase is the honey."""
+    for seed in range(4):
+        assert _emoji(["honey", "how they make honey", "honeybees"], seed=seed)[:2] == [HONEY_POT, BEE]
+        assert _emoji(["honeybees", "how they make honey"], seed=seed)[:2] == [BEE, HONEY_POT]
 
 
 def test_half_of_a_compound_name_does_not_pick_the_other_thing() -> None:
