@@ -15,7 +15,7 @@ from types import MappingProxyType
 ALGORITHM_VERSIONS: Mapping[str, int] = MappingProxyType({
     # resources/image_generator.py, resources/diffusion.py, nexus_core/image_prompts.py,
     # nexus_core/media/illustrations.py, procedural.py
-    "scene_images": 2,
+    "scene_images": 3,
     # resources/voice.py, nexus_core/narration.py, nexus_core/lexicon.py, nexus_core/media/phonemes.py
     "voiceover": 2,
     # nexus_core/media/motion.py, compositor.py, caption_render.py, fonts.py, subtitles.py,
