@@ -171,7 +171,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         api_port, exporter_port, prom_port = free_port(), free_port(), free_port()
         logs = {name: tmp / f"{name}.log" for name in ("api", "exporter", "prometheus")}
         api_env = {**base, "NEXUS_API_JWT_PUBLIC_KEY_FILE": str(public), "NEXUS_API_DEV_KEYS": "false",
-                   "NEXUS_API_DISPATCHER": "subprocess", "NEXUS_API_RELAY_INTERVAL_S": "0.2"}
+                   "NEXUS_API_DISPATCHER": "subprocess", "NEXUS_API_RELAY_INTERVAL_S": "0.2",
+                   # the production resources with a hosted script writer that is down: the runs fall back to
+                   # the embedded writer, and the exporter counts it
+                   "NEXUS_ENVIRONMENT": "prod", "OPENAI_BASE_URL": f"http://127.0.0.1:{free_port()}/v1", "OPENAI_API_KEY": "sk-test-down"}
         procs.append(_spawn([sys.executable, "-m", "nexus_cli.main", "api", "--port", str(api_port)], api_env,
                             logs["api"]))
         exporter_env = {**base, "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
@@ -238,6 +241,9 @@ def test_prometheus_finds_the_counters_buckets_and_lag(live: Live) -> None:
     assert live.value("max(nexus_outbox_pending)") == 0  # both requests were handed off
     assert live.value("max(nexus_tokens_reserved)") == 0  # and settled (charged, refunded)
     assert live.value('sum(nexus_exporter_source_up{source=~"catalog|kafka|manifests|dagster"})') == 4
+    # the hosted script writer was down: the finished video's script came from the embedded writer
+    assert live.value('provider_fallbacks_total{provider="openai"}') >= 1
+    assert live.value('provider_circuit_open{provider="openai"}') == 1
 
 
 def test_prometheus_loads_the_alert_rules(live: Live) -> None:
@@ -271,7 +277,7 @@ def test_every_metric_is_seen_with_a_sample(live: Live, capsys: pytest.CaptureFi
         result = live.query(name)
         if result:
             seen[name] = {**result[-1]["metric"], "value": result[-1]["value"][1]}
-    missing = set(names) - set(seen) - {"provider_fallbacks_total", "provider_circuit_open"}  # no hosted provider
+    missing = set(names) - set(seen)
     assert not missing, missing
     with capsys.disabled():
         print("\nmetrics seen by Prometheus:\n" + "\n".join(f"  {k}: {v}" for k, v in seen.items()))
