@@ -29,8 +29,10 @@ class GpuWorker(dg.ConfigurableResource):
     def launch(
         self, context: dg.AssetExecutionContext, *, asset: str, extras: Mapping[str, Any]
     ) -> dg.PipesClientCompletedInvocation:
-        """Run the asset's worker with `extras` and wait for it; its report comes back over Pipes."""
-        raise NotImplementedError(f"{type(self).__name__} runs {asset} in the step's own process")
+        """Run the asset's worker with `extras` and wait for it; its report comes back over Pipes.
+
+        Called only where `launches()` is True; here it is a caller's mistake, said as such."""
+        raise RuntimeError(f"{type(self).__name__} runs {asset} in the step's own process: check launches() first")
 
 
 class SubprocessGpuWorker(GpuWorker):

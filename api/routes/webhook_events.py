@@ -81,29 +81,29 @@ def _examples(event_type: str) -> Any:
                                                "value": EXAMPLES[event_type]}})
 
 
-# Documentation only: receivers implement these; the API never serves them.
+# Documentation only: receivers implement these; the API never serves them (the bodies are empty).
 
 
 @router.post("video.completed", **_options("video.completed", VideoCompletedMessage.__doc__))
 def video_completed(body: Annotated[VideoCompletedMessage, _examples("video.completed")]) -> None:
-    raise NotImplementedError
+    """What a receiver's endpoint takes for video.completed: declared for the document, never served."""
 
 
 @router.post("video.failed", **_options("video.failed", VideoFailedMessage.__doc__))
 def video_failed(body: Annotated[VideoFailedMessage, _examples("video.failed")]) -> None:
-    raise NotImplementedError
+    """What a receiver's endpoint takes for video.failed: declared for the document, never served."""
 
 
 @router.post("video.cancelled", **_options("video.cancelled", VideoCancelledMessage.__doc__))
 def video_cancelled(body: Annotated[VideoCancelledMessage, _examples("video.cancelled")]) -> None:
-    raise NotImplementedError
+    """What a receiver's endpoint takes for video.cancelled: declared for the document, never served."""
 
 
 @router.post("video.progress", **_options("video.progress", VideoProgressMessage.__doc__))
 def video_progress(body: Annotated[VideoProgressMessage, _examples("video.progress")]) -> None:
-    raise NotImplementedError
+    """What a receiver's endpoint takes for video.progress: declared for the document, never served."""
 
 
 @router.post("webhook.test", **_options("webhook.test", WebhookTestMessage.__doc__))
 def webhook_test(body: Annotated[WebhookTestMessage, _examples("webhook.test")]) -> None:
-    raise NotImplementedError
+    """What a receiver's endpoint takes for webhook.test: declared for the document, never served."""

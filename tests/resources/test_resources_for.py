@@ -11,6 +11,7 @@ from nexus_core.settings import NexusSettings
 from resources import resources_for
 from resources.diffusion import DiffusionImageGenerator
 from resources.elevenlabs_voice import ElevenLabsVoice
+from resources.gpu_worker import GpuWorker
 from resources.image_generator import ProceduralImageGenerator
 from resources.kafka import KafkaResource
 from resources.openai_writer import OpenAIScriptWriter
@@ -83,3 +84,11 @@ def test_kafka_settings_are_read_when_resources_are_built(tmp_path: Path, monkey
     monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS")  # later changes do not reach resources already built
     assert isinstance(chosen["phase_events"], KafkaPhaseEvents)
     assert isinstance(resources_for("local", NexusSettings(home=tmp_path))["phase_events"], NoPhaseEvents)
+
+
+def test_the_local_gpu_worker_draws_in_place_and_refuses_to_launch() -> None:
+    """Local runs make GPU phases in the step's own process; calling `launch` there is a caller's mistake."""
+    worker = resources_for("local", settings=NexusSettings())["gpu_worker"]
+    assert type(worker) is GpuWorker and worker.launches() is False
+    with pytest.raises(RuntimeError, match="runs scene_images in the step's own process"):
+        worker.launch(None, asset="scene_images", extras={})  # type: ignore[arg-type]
