@@ -174,7 +174,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                    "NEXUS_API_DISPATCHER": "subprocess", "NEXUS_API_RELAY_INTERVAL_S": "0.2",
                    # the production resources with a hosted script writer that is down: the runs fall back to
                    # the embedded writer, and the exporter counts it
-                   "NEXUS_ENVIRONMENT": "prod", "OPENAI_BASE_URL": f"http://127.0.0.1:{free_port()}/v1", "OPENAI_API_KEY": "sk-test-down"}
+                   "NEXUS_ENVIRONMENT": "prod", "OPENAI_BASE_URL": f"http://127.0.0.1:{free_port()}/v1",
+                   "OPENAI_API_KEY": "sk-test-down"}
         procs.append(_spawn([sys.executable, "-m", "nexus_cli.main", "api", "--port", str(api_port)], api_env,
                             logs["api"]))
         exporter_env = {**base, "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
