@@ -56,6 +56,22 @@ def _clean_name(word: str) -> str:
     return re.sub(r"\(\w+\)$", "", word).replace("_", " ")
 
 
+AMBIGUOUS_SENSES = 3  # a word with this many senses or more is left unsaid when its context picks none
+_CONTEXT_STOP = frozenset(
+    ["the", "and", "for", "with", "from", "that", "which", "this", "these", "those", "its", "are", "was", "were",
+     "has", "have", "had", "how", "why", "what", "who", "when", "where", "into", "onto", "over", "under", "about",
+     "than", "then", "there", "their", "them", "they", "some", "any", "all", "one", "two", "very", "more", "most",
+     "such", "also", "explainer", "explained", "video", "short", "tour", "brief", "history"]
+)
+
+
+def context_words(*texts: str) -> frozenset[str]:
+    """The content words of texts, lower-case and without a plural s: what a sense's definition is matched to."""
+    words = (w.lower() for text in texts for w in re.findall(r"[A-Za-z]+", text))
+    return frozenset(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words
+                     if len(w) >= 3 and w.lower() not in _CONTEXT_STOP)
+
+
 class WordNet:
     """Noun look-ups in a WordNet database folder (index.noun, data.noun, noun.exc)."""
 
@@ -126,6 +142,30 @@ class WordNet:
             return None
         senses, offsets = self._index[lemma]
         return self.entry_at(offsets[0], lemma=lemma, senses=senses)
+
+    def sense(self, phrase: str, context: frozenset[str], *, ambiguous_from: int = AMBIGUOUS_SENSES) -> LexEntry | None:
+        """The noun sense of a phrase that its context speaks of: the one whose definition shares the most
+        words with the context (a simplified Lesk), the first sense on a tie. None when the phrase has
+        `ambiguous_from` senses or more and none shares a word: "jazz" in "jazz music in New Orleans" is the genre,
+        not "empty rhetoric"; "landing" in "the Apollo 11 moon landing" is left unsaid rather than called "a
+        platform in a staircase". WordNet orders equally rare senses arbitrarily, so the first is no safe bet."""
+        lemma = self.lemma(phrase)
+        if lemma is None:
+            return None
+        senses, offsets = self._index[lemma]
+        if senses == 1:
+            return self.entry_at(offsets[0], lemma=lemma, senses=senses)
+        topic = context - context_words(lemma.replace("_", " "))
+        # the definition only: synonyms mislead ("bread" is slang for money, so "dough" would be money)
+        overlaps = [len(topic & context_words(_words_of(self._line(offset))[2])) for offset in offsets]
+        best = max(range(senses), key=lambda k: (overlaps[k], -k))
+        if overlaps[best] == 0 and senses >= ambiguous_from:
+            return None
+        # of two senses the first (the more usual one) gives way only to a clear winner: "France" in "the French
+        # Revolution" is the republic, though "French writer" (Anatole France) shares a word
+        margin = 1 if senses >= AMBIGUOUS_SENSES else 2
+        chosen = offsets[best] if overlaps[best] - overlaps[0] >= margin else offsets[0]
+        return self.entry_at(chosen, lemma=lemma, senses=senses)
 
     def broader(self, entry: LexEntry) -> LexEntry | None:
         """The entry's more general term, named by the synonym its definition uses: a volcano is "a fissure

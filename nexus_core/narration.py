@@ -14,7 +14,8 @@ _FOLLOW_ON = re.compile(
 )
 _PARENS = re.compile(r"\s*\(([^()]*)\)")
 _VOWEL_SOUND = re.compile(r"^(?:[aeio]|u(?!ni|se|su|ro|ra|ti|bi)|hour|honest|heir)", re.IGNORECASE)
-_NO_ARTICLE = frozenset(["made", "used", "built", "known", "found", "often", "usually", "any"])
+_NO_ARTICLE = frozenset(["made", "used", "built", "known", "found", "often", "usually", "any", "someone", "somebody",
+                         "something", "anyone", "anything", "from", "between", "during"])
 _GENERIC = (
     "hour time region area act thing object entity abstraction state event attribute location quality "
     "matter activity group person artifact structure condition substance part unit"
@@ -24,14 +25,16 @@ _GENERIC_KINDS = frozenset(_GENERIC.split())
 _MASS_NOUNS = frozenset(
     ["bread", "water", "coffee", "tea", "music", "art", "food", "rice", "milk", "sand", "ice", "snow", "light",
      "energy", "air", "money", "information", "research", "software", "equipment", "furniture", "weather",
-     "traffic", "gold", "silver", "iron", "steel", "wood", "glass", "paper", "oil", "gas", "electricity"]
+     "traffic", "gold", "silver", "iron", "steel", "wood", "glass", "paper", "oil", "gas", "electricity", "data",
+     "rainfall", "photosynthesis", "evolution", "gravity", "jazz", "climate change", "pollution", "radiation"]
 )
-# A definition headed by one of these makes its noun a substance, said without "a" ("honey: a sweet yellow
-# liquid produced by bees", "lava: rock that ... issues from volcanos"); the head comes before these words.
+# A definition headed by one of these makes its noun uncountable, said without "a" ("honey: a sweet yellow
+# liquid produced by bees", "lava: rock that ... issues from volcanos", "jazz: a genre of popular music");
+# the head comes before these words.
 _SUBSTANCES = frozenset(
     ["liquid", "fluid", "substance", "material", "rock", "mineral", "metal", "alloy", "compound", "mixture",
     "powder", "gas", "fuel", "fiber", "fibre", "fabric", "sugar", "oil", "juice", "dust", "soil", "wax",
-    "resin", "acid"]
+    "resin", "acid", "water", "genre", "music"]
 )
 _HEAD_ENDS = frozenset(
     ["that", "which", "who", "whose", "produced", "made", "used", "consisting", "of", "in", "from", "with", "by",
@@ -47,7 +50,7 @@ def _is_mass(noun: str) -> bool:
     if not words or len(words) > 3:
         return False
     last = words[-1]
-    return last in _MASS_NOUNS or last.endswith("ics")
+    return " ".join(words) in _MASS_NOUNS or last in _MASS_NOUNS or last.endswith("ics")
 
 
 def defined_as_substance(gloss: str) -> bool:

@@ -10,10 +10,16 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from nexus_core import prompts
-from nexus_core.lexicon import LexEntry, WordNet
+from nexus_core.lexicon import LexEntry, WordNet, context_words
 from nexus_core.media.timeline import VOICE_LEAD_S
 from nexus_core.models import CameraAngle, Scenario, Scene, VideoRequest
-from nexus_core.narration import definition_sentences, facts_about, naming_in_prompt, subject_name
+from nexus_core.narration import (
+    broader_sentence,
+    definition_sentences,
+    facts_about,
+    naming_in_prompt,
+    subject_name,
+)
 from nexus_core.scenario_check import count_words
 
 TARGET_WORDS_PER_SECOND = 2.3  # the neural voice speaks ~2.6 words/s with pauses between phrases
@@ -250,9 +256,10 @@ def _fact_candidates(
                     framing = run.islower() and re.search(rf"\b{re.escape(run)}\s+of\b", prompt)
                     following = words[start + 1] if start + 1 < len(words) else ""
                     modifier = bool(following) and lexicon.senses(following) > lexicon.other_senses(following)
-                    if senses > 4 or lexicon.other_senses(run) >= senses or framing or modifier:
+                    numbered = following.isdigit()  # "Apollo 11", "Boeing 747": a mission, a model, not the name
+                    if senses > 4 or lexicon.other_senses(run) >= senses or framing or modifier or numbered:
                         continue  # "work", "red", "a tour of", "bicycle (gears)": not what the video is about
-                    entry = lexicon.entry(lemma)
+                    entry = lexicon.sense(run, context_words(prompt))
                     written_as_name = run[:1].isupper() and prompt.find(run) > 0
                     if entry is None or (written_as_name and not entry.is_proper and senses > 1):
                         continue
@@ -271,15 +278,18 @@ def lexicon_facts(
         return []
     lines: list[Line] = []
     said: set[str] = set()
+    context = context_words(prompt)
     for run, lemma in _fact_candidates(subject, prompt, lexicon, vocab):
-        entry = lexicon.entry(lemma)
+        entry = lexicon.sense(run, context)
         if entry is None or lemma in said:
             continue
         said.add(lemma)
         broader = lexicon.broader(entry)
+        wider = broader_sentence(broader) if broader is not None else None
         for text in facts_about(entry, as_written=naming_in_prompt(prompt, run), broader=broader):
-            lines.append(Line(text, run, "fact"))
-        for term, related in _defining_terms(entry.gloss, lexicon, said):
+            # the sentence about the broader term shows that term ("a composer ..." after Mozart: a violin)
+            lines.append(Line(text, broader.name if broader is not None and text == wider else run, "fact"))
+        for term, related in _defining_terms(entry.gloss, lexicon, said, context):
             said.add(term)
             lines += [Line(text, related.name, "related") for text in definition_sentences(related)[:1]]
         if len(lines) >= limit:
@@ -291,7 +301,19 @@ RELATED_PER_ENTRY = 3
 MAX_CLOSING_SENSES = 8
 
 
-def _defining_terms(gloss: str, lexicon: WordNet, said: set[str]) -> list[tuple[str, LexEntry]]:
+_FUNCTION = frozenset(["it", "that", "which", "who", "they", "is", "was", "are", "were", "and", "or", "of", "in", "on",
+                       "to", "for", "from", "with", "by", "as", "at"])
+
+
+def _gerund(word: str, lexicon: WordNet) -> bool:
+    """'drinking', 'preparing': a verb's -ing form in a definition is its action, not a thing to explain."""
+    stem = word.lower().removesuffix("ing")
+    return word.lower().endswith("ing") and lexicon.other_senses(stem) + lexicon.other_senses(stem + "e") > 0
+
+
+def _defining_terms(
+    gloss: str, lexicon: WordNet, said: set[str], context: frozenset[str] = frozenset()
+) -> list[tuple[str, LexEntry]]:
     """The specific nouns a definition uses ("star", "gravitational field" for a black hole; "Nobel prize",
     "radium" for Marie Curie), with their own entries: what the narration can explain next."""
     words = re.findall(r"[A-Za-z][\w-]*", _QUOTED_EXAMPLE.sub("", gloss))
@@ -308,11 +330,17 @@ def _defining_terms(gloss: str, lexicon: WordNet, said: set[str]) -> list[tuple[
                 continue
             senses = lexicon.senses(run)
             limit = MAX_CLOSING_SENSES if start == closing else 2
-            # after an article the word is a noun ("the honey it produces"), however often it is a verb
-            as_noun = start > 0 and words[start - 1].lower() in ("a", "an", "the")
-            if size == 1 and (len(run) < 4 or senses > limit or (lexicon.other_senses(run) >= senses and not as_noun)):
+            # between an article and a function word it is a noun ("the honey it produces"), however often it
+            # is a verb; before another noun it is a modifier ("an ancient ritual")
+            after = words[start + size].lower() if start + size < len(words) else ""
+            as_noun = start > 0 and words[start - 1].lower() in ("a", "an", "the") and (not after or after in _FUNCTION)
+            if size == 1 and (len(run) < 4 or senses > limit or (lexicon.other_senses(run) >= senses and not as_noun)
+                              or _gerund(run, lexicon)):
                 continue
-            entry = lexicon.entry(lemma)
+            # "the Bourbons" of France are its royal line; a noun inside the definition needs its context to say
+            # which sense it is, but the one that closes the definition's first clause is its first sense at worst
+            entry = lexicon.sense(run, context | context_words(gloss),
+                                  ambiguous_from=MAX_CLOSING_SENSES + 1 if start == closing else 2)
             # what is spoken is the first clause: "lava: rock that ... issues from volcanos; lava is also ..." is fine
             defined_by = entry.gloss.split(";")[0].split() if entry is not None else []
             circular = any(w.lower().startswith(lemma[:6]) for w in defined_by)
@@ -350,8 +378,8 @@ def _question(subject: PromptSubject, prompt: str, lexicon: WordNet | None, voca
     candidates = _fact_candidates(subject, prompt, lexicon, vocab)
     if not candidates:
         return None
-    run, lemma = candidates[0]
-    entry = lexicon.entry(lemma)
+    run, _ = candidates[0]
+    entry = lexicon.sense(run, context_words(prompt))
     if entry is None:
         return None
     if entry.lifetime:

@@ -42,6 +42,7 @@ PICTURE_TILES = frozenset(
 MAX_DF = 20  # a term shared by more emoji ("animal", "food", "nature") never picks one
 SUPPORT_RATIO = 0.3  # a supporting illustration scores at least this share of the hero's
 LEAD_RATIO = 0.9  # the hero scores at least this share of the best match of the scene's leading phrase
+SAID_STRENGTH = 0.8  # what the narrator says picks an emoji by its name, its name's head or a listed synonym
 SAME_TERM_PENALTY = 0.4  # a second pick through the same query term counts for less
 MODIFIER_WEIGHT = 0.6  # "steam" in "steam locomotive" counts for less than the locomotive
 PROBE_FONT_PX = 64
@@ -51,7 +52,7 @@ _TOKEN = re.compile(r"[a-z0-9]+")
 _SYNONYM_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("acropolis|parthenon|temple|pantheon|colosseum|ancient greece|ancient rome|ancient greek|roman empire|"
      "greek temple|roman forum|ruin", ("classical building",)),
-    ("pyramid|pharaoh|egypt|ancient egypt|sahara", ("desert", "camel")),
+    ("pyramid|pharaoh|egypt|egyptian|ancient egypt|sahara", ("desert", "camel")),
     ("black hole|event horizon", ("hole", "ringed planet")),
     ("galaxy|nebula|milky way", ("milky way", "glowing star")),
     ("universe|cosmos|big bang", ("milky way", "ringed planet", "comet")),
@@ -108,11 +109,21 @@ _SYNONYM_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("garden|gardening|gardener|plant|seed|photosynthesis", ("seedling", "potted plant", "tulip")),
     ("forest|woodland|tree", ("evergreen tree", "deciduous tree")),
     ("jungle|rainforest|tropic", ("palm tree", "parrot")),
-    ("arctic|antarctica|polar|north pole|glacier|ice age", ("polar bear", "snowflake", "ice")),
+    ("arctic|polar|north pole|glacier|ice age", ("polar bear", "snowflake", "ice")),
+    ("antarctica|antarctic|south pole", ("penguin", "snowflake", "ice")),  # no polar bears in the south
+    ("water cycle|hydrologic cycle|rain|rainfall|precipitation|evaporation|condensation|raindrop|monsoon",
+     ("cloud with rain", "droplet", "water wave")),
     ("mind|memory|neuron|neuroscience|psychology|thinking|intelligence", ("brain",)),
-    ("blood|circulation|cardiology|heart muscle", ("anatomical heart", "drop of blood")),
+    ("blood|circulation|cardiology|heart muscle|human heart|heartbeat|cardiac|artery|vein",
+     ("anatomical heart", "drop of blood")),
     ("lung|breathing|respiration", ("lungs",)),
-    ("orchestra|symphony|classical music|composer", ("violin", "musical score")),
+    ("orchestra|symphony|classical music|composer|mozart|beethoven|bach|chopin|vivaldi|tchaikovsky|opera",
+     ("violin", "musical score")),
+    ("jazz|blues|ragtime|swing music|bebop", ("trumpet", "saxophone", "musical notes")),
+    ("painter|painting|artist|sculptor|sculpture|old master|renaissance art|leonardo da vinci|leonardo|da vinci|"
+     "michelangelo|van gogh|picasso|rembrandt|monet|mona lisa", ("artist palette", "framed picture", "paintbrush")),
+    ("sky|atmosphere|blue sky|sunlight", ("sun behind cloud", "cloud", "rainbow")),
+    ("telescope|astronomer|astronomy|observatory|galileo", ("telescope", "ringed planet")),
     ("piano|pianist", ("musical keyboard", "musical score")),
     ("concert|singer|song", ("microphone", "guitar", "musical notes")),
     ("film|cinema|movie|filmmaking", ("movie camera", "clapper board", "film frames")),
@@ -133,15 +144,17 @@ _SYNONYM_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("pollen|pollination|nectar", ("honeybee", "blossom")),
     ("honey|honeycomb", ("honey pot", "honeybee")),
     # countries and continents: the globe turned to them (flags are left out of the index)
-    ("europe|european|africa|african|greece|italy|france|germany|spain|portugal|britain|great britain|england|"
-     "scotland|ireland|netherlands|belgium|switzerland|austria|poland|sweden|norway|denmark|finland|iceland|"
-     "russia|ukraine|hungary|romania|balkan|balkans|mediterranean|nigeria|kenya|ethiopia|morocco|south africa|"
-     "congo|tanzania|ghana|madagascar|middle east|arabia|israel|iran|persia|iraq|mesopotamia",
-     ("globe showing europe africa",)),
-    ("america|americas|north america|south america|united states|usa|canada|mexico|brazil|argentina|peru|chile|"
-     "colombia|cuba|caribbean|andes", ("globe showing americas",)),
-    ("asia|asian|china|india|korea|vietnam|thailand|indonesia|philippines|australia|new zealand|mongolia|"
-     "himalaya|himalayas|pacific ocean", ("globe showing asia australia",)),
+    # countries, continents and their peoples' adjectives ("French" is not the croissant, "Italian" not spaghetti)
+    ("europe|european|africa|african|greece|italy|italian|france|french|germany|german|spain|spanish|portugal|"
+     "portuguese|britain|great britain|british|england|english|scotland|scottish|ireland|irish|netherlands|dutch|"
+     "belgium|switzerland|swiss|austria|austrian|poland|polish|sweden|swedish|norway|norwegian|denmark|danish|"
+     "finland|iceland|russia|russian|ukraine|hungary|romania|balkan|balkans|mediterranean|nigeria|kenya|"
+     "ethiopia|morocco|south africa|congo|tanzania|ghana|madagascar|middle east|arabia|israel|iran|persia|"
+     "iraq|mesopotamia", ("globe showing europe africa",)),
+    ("america|american|americas|north america|south america|united states|usa|canada|canadian|mexico|mexican|"
+     "brazil|brazilian|argentina|peru|chile|colombia|cuba|caribbean|andes", ("globe showing americas",)),
+    ("asia|asian|china|chinese|india|korea|korean|vietnam|thailand|indonesia|philippines|australia|australian|"
+     "new zealand|mongolia|himalaya|himalayas|pacific ocean", ("globe showing asia australia",)),
     ("times square|broadway|manhattan|new york|nyc", ("cityscape at dusk", "taxi", "statue of liberty")),
     ("gravitational field|gravity|gravitation", ("cyclone", "comet")),
 )  # fmt: skip
@@ -167,10 +180,19 @@ STOPWORDS = _words(
     something nature natural animal animals food place places vehicle transportation travel sport sports activity
     entertainment red orange yellow green blue purple pink brown black white grey gray history culture art life
     people human humans man men woman women person modern ancient early late today great famous simple abstract
-    concept spring summer autumn fall winter season seasons
+    concept spring summer autumn fall winter season seasons brief briefly short
     field force body mass form power bar bank pitch court ground level point case match
     """
 ) | frozenset(word for moods in MOODS.values() for word in moods)
+
+
+_QUESTION_WORDS = _words("how why when where what")
+# Verbs that end explainer questions and name an emoji as nouns ("how airplanes fly", "why leaves fall")
+_QUESTION_VERBS = _words(
+    "fly flies dance dances fall falls swim swims sleep sleeps grow grows work works move moves run runs shine "
+    "shines sing sings form forms change changes spread spreads travel travels breathe breathes erupt erupts "
+    "migrate migrates glow glows melt melts freeze freezes float floats sink sinks bloom blooms"
+)
 
 
 _PREPOSITIONS = _words(
@@ -254,9 +276,10 @@ def _forms(word: str) -> list[str]:
     return out
 
 
-def _lookup(index: _Index, words: Sequence[str]) -> tuple[str, dict[int, float]] | None:
+def _lookup(index: _Index, words: Sequence[str], *, plural: bool = True) -> tuple[str, dict[int, float]] | None:
     """The emoji a run of words names, in any number: a synonym if one is listed, else every index term."""
-    forms = [" ".join([*words[:-1], last]) for last in _forms(words[-1])]
+    lasts = _forms(words[-1]) if plural else [f for f in _forms(words[-1]) if f != words[-1] + "s"]
+    forms = [" ".join([*words[:-1], last]) for last in lasts]
     for term in forms:
         if term in index.synonyms:
             ids = index.synonyms[term]
@@ -283,48 +306,63 @@ def _head_position(words: Sequence[str]) -> int:
     return head
 
 
-def _phrase_matches(index: _Index, phrase: str) -> Iterable[tuple[str, dict[int, float], bool]]:
-    """(term, emoji strengths, covers the head) for each match in a phrase, longest runs first, no overlaps."""
+def _phrase_matches(
+    index: _Index, phrase: str, *, plural: bool = True
+) -> Iterable[tuple[str, dict[int, float], bool]]:
+    """(term, emoji strengths, covers the head) for each match in a phrase, longest runs first, no overlaps;
+    `plural=False` keeps a word from matching its plural's emoji ("a short time" is not shorts)."""
     words = tokens(phrase)
-    head = _head_position(words)
     used = [False] * len(words)
+    if len(words) >= 3 and words[0] in _QUESTION_WORDS and words[-1] in _QUESTION_VERBS:
+        used[-1] = True  # "how airplanes fly": the verb, not the insect
+        words_for_head = words[:-1]
+    else:
+        words_for_head = words
+    head = _head_position(words_for_head)
     for n in range(min(index.max_term_words, len(words)), 0, -1):
         for start in range(len(words) - n + 1):
             run = words[start : start + n]
             if any(used[start : start + n]) or (n == 1 and (run[0] in STOPWORDS or len(run[0]) < 3)):
                 continue
-            found = _lookup(index, run)
+            found = _lookup(index, run, plural=plural)
             if found is not None:
                 used[start : start + n] = [True] * n
                 yield found[0], found[1], start <= head < start + n
 
 
-def _score(index: _Index, phrases: Sequence[str]) -> dict[int, dict[str, float]]:
-    """Emoji index -> query term -> score: earlier phrases and head nouns weigh more."""
+def _score(index: _Index, phrases: Sequence[str], said: str = "") -> dict[int, dict[str, float]]:
+    """Emoji index -> query term -> score: earlier phrases and head nouns weigh more; what is `said` over the
+    scene counts last, and only where it names an emoji or a listed subject ("composer": a violin), never
+    through a shared keyword ("in brief": briefs, "a ceremony": a trophy)."""
     scores: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for position, phrase in enumerate(phrases):
+    for position, phrase in enumerate([*phrases, said] if said else phrases):
         weight = 1.0 / (1.0 + 0.4 * position)  # the first visual element is the subject
         noun_phrase = len(tokens(phrase)) <= 6  # visual elements; a sentence has no single head
-        for term, hits, is_head in _phrase_matches(index, phrase):
+        floor = SAID_STRENGTH if said and position == len(phrases) else 0.0
+        for term, hits, is_head in _phrase_matches(index, phrase, plural=not floor):
             w = weight * (1.0 if is_head or not noun_phrase else MODIFIER_WEIGHT)
             for i, strength in hits.items():
-                scores[i][term] += w * strength
+                if strength >= floor:
+                    scores[i][term] += w * strength
     return scores
 
 
-def _lead(index: _Index, phrases: Sequence[str]) -> set[int]:
-    """The emoji the first phrase that names anything names: the hero is one of them, so that a scene about
-    honey shows the honey pot in front, although the bee scores more over all of the scene's words."""
-    for phrase in phrases:
-        alone = {i: sum(terms.values()) for i, terms in _score(index, [phrase]).items()}
+def _lead(index: _Index, phrases: Sequence[str], said: str = "") -> set[int]:
+    """The emoji that the first phrase naming anything names outright (its name, its name's head, a listed
+    subject): the hero is one of them. A scene about honey shows the honey pot in front, although the bee
+    scores more over all the scene's words; a scene whose words only share keywords with emoji ("system": a
+    card index, "ceremony": a trophy) shows none."""
+    for phrase in [*phrases, said]:
+        alone = {i: sum(terms.values()) for i, terms in _score(index, [], phrase).items()}
         if alone:
             best = max(alone.values())
             return {i for i, score in alone.items() if score >= LEAD_RATIO * best}
     return set()
 
 
-def choose_illustrations(words: Sequence[str], *, count: int, seed: int) -> list[Illustration]:
-    """Up to `count` illustrations for a scene's phrases (visual elements first, then the description).
+def choose_illustrations(words: Sequence[str], *, count: int, seed: int, said: str = "") -> list[Illustration]:
+    """Up to `count` illustrations for a scene's phrases (visual elements first, then the description), and
+    what is `said` over it (only its strong matches).
 
     Whole names and synonyms beat shared keywords; terms shared by many emoji ("animal", "nature") never
     pick one. The first is the hero, named by the first phrase that names anything; the others are different
@@ -332,8 +370,8 @@ def choose_illustrations(words: Sequence[str], *, count: int, seed: int) -> list
     Deterministic for a seed, which breaks near-ties; an empty list when nothing matches.
     """
     index = _index()
-    scores = _score(index, words)
-    lead = _lead(index, words)
+    scores = _score(index, words, said)
+    lead = _lead(index, words, said)
     rng = np.random.default_rng([seed & 0xFFFFFFFF, 0x1105])
     shake = {i: rng.uniform(0.9, 1.0) for i in sorted(scores)}  # the seed breaks near-ties
     chosen: list[Illustration] = []

@@ -492,10 +492,11 @@ def _scene_rng(scene: Scene, seed: int, stream: int) -> np.random.Generator:
 
 
 def scene_illustrations(scene: Scene, seed: int) -> list[Illustration]:
-    """The illustrations a scene's image shows, hero first: from its visual elements, then its description."""
+    """The illustrations a scene's image shows, hero first: from its visual elements, then its description,
+    then what the narrator says over it ("Mozart was a prolific Austrian composer": a violin)."""
     count = 1 + int(_scene_rng(scene, seed, 1).choice(3, p=[0.15, 0.35, 0.5]))
     description = re.sub(re.escape(scene.lighting), " ", scene.description, flags=re.IGNORECASE)
-    return choose_illustrations([*scene.visual_elements, description], count=count, seed=seed)
+    return choose_illustrations([*scene.visual_elements, description], count=count, seed=seed, said=scene.dialogue)
 
 
 def _shadow_margin(px: int) -> int:

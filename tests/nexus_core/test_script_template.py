@@ -102,11 +102,33 @@ def test_title_and_visuals_come_from_the_prompt() -> None:
         # a noun of the definition after "the" is explained, though "honey" is a verb too
         ("Honeybees and how they make honey", "Honey is a sweet yellow liquid produced by bees."),
         ("How volcanoes erupt", "Lava is rock that in its molten form"),
+        # the sense the prompt speaks of, not WordNet's first ("empty rhetoric", "a reactionary politician")
+        ("Jazz music in New Orleans", "Jazz is a genre of popular music that originated in New Orleans"),
+        ("The French Revolution", "Bourbon is a member of the European royal family that ruled France."),
     ],
 )
 def test_a_short_prompt_is_narrated_with_what_the_lexicon_knows(prompt: str, fact: str) -> None:
     _, scenario = _scenario(prompt, duration_seconds=30)
     assert fact in _spoken(scenario)
+
+
+@needs_wordnet
+@pytest.mark.parametrize(
+    ("prompt", "wrong"),
+    [
+        ("Jazz music in New Orleans", "empty rhetoric"),
+        ("The French Revolution", "reactionary politician"),
+        ("The French Revolution", "French writer"),  # "France" is the republic, not Anatole France
+        ("The Apollo 11 moon landing", "staircase"),  # "landing": no sense fits, so it is left unsaid
+        ("The Apollo 11 moon landing", "Greek god"),  # "Apollo 11" is a mission
+        ("How to make sourdough bread", "money"),  # "dough" is not slang for money ("bread" is, too)
+        ("Tea ceremonies in Japan", "very old person"),  # "an ancient ritual": an adjective
+        ("Tea ceremonies in Japan", "act of consuming"),  # "drinking tea": an action, not a thing to explain
+    ],
+)
+def test_a_word_is_never_explained_in_a_sense_the_prompt_does_not_mean(prompt: str, wrong: str) -> None:
+    _, scenario = _scenario(prompt, duration_seconds=30)
+    assert wrong not in _spoken(scenario)
 
 
 def test_a_long_prompt_is_narrated_in_its_own_words_in_order() -> None:

@@ -45,6 +45,33 @@ def test_a_scene_gets_the_illustration_its_words_name(words: list[str], hero: st
         assert _emoji(words, seed=seed)[0] == hero
 
 
+@pytest.mark.parametrize(
+    ("words", "hero"),
+    [
+        (["How airplanes fly"], "airplane"),  # the verb, not the insect
+        (["Penguins of Antarctica"], "penguin"),
+        (["Antarctica"], "penguin"),  # no polar bears in the south
+        (["The French Revolution"], "globe showing europe africa"),  # not the croissant, not a postal horn
+        (["The water cycle"], "cloud with rain"),  # not a motor scooter
+    ],
+)
+def test_prompts_that_once_showed_the_wrong_thing(words: list[str], hero: str) -> None:
+    assert choose_illustrations(words, count=3, seed=1)[0].name == hero
+
+
+@pytest.mark.parametrize("words", [["a ceremony"], ["a system of elements"], ["heavier-than-air craft"]])
+def test_words_that_only_share_a_keyword_show_nothing(words: list[str]) -> None:
+    """A trophy for a ceremony, a card index for a system: the backdrop alone is better."""
+    assert choose_illustrations(words, count=3, seed=1) == []
+
+
+def test_what_is_said_counts_only_where_it_names_something() -> None:
+    said = "Salieri was a prolific Italian composer and teacher."
+    assert [i.name for i in choose_illustrations(["Salieri"], count=1, seed=1, said=said)] == ["violin"]
+    assert choose_illustrations(["Salieri"], count=3, seed=1, said="The life of Salieri, in brief.") == []  # briefs
+    assert choose_illustrations(["Salieri"], count=3, seed=1, said="Popular only for a short time.") == []  # shorts
+
+
 def test_the_hero_is_what_the_leading_phrase_names() -> None:
     """A scene about honey in a video about bees: the honey pot in front, the bee behind it; the bee scores
     more over all the phrases, but the scene's first phrase is the honey."""
