@@ -16,7 +16,7 @@ ALGORITHM_VERSIONS: Mapping[str, int] = MappingProxyType({
     # resources/image_generator.py, resources/diffusion.py, nexus_core/image_prompts.py,
     # nexus_core/media/illustrations.py, procedural.py
     "scene_images": 3,
-    # resources/voice.py, nexus_core/narration.py, nexus_core/lexicon.py, nexus_core/media/phonemes.py
+    # resources/voice.py, nexus_core/media/phonemes.py
     "voiceover": 2,
     # nexus_core/media/motion.py, compositor.py, caption_render.py, fonts.py, subtitles.py,
     # timeline.py, presets.py (the master codec)
