@@ -61,7 +61,13 @@ _CONTEXT_STOP = frozenset(
     ["the", "and", "for", "with", "from", "that", "which", "this", "these", "those", "its", "are", "was", "were",
      "has", "have", "had", "how", "why", "what", "who", "when", "where", "into", "onto", "over", "under", "about",
      "than", "then", "there", "their", "them", "they", "some", "any", "all", "one", "two", "very", "more", "most",
-     "such", "also", "explainer", "explained", "video", "short", "tour", "brief", "history"]
+     "such", "also", "explainer", "explained", "video", "short", "tour", "brief", "history",
+     # words so common in definitions that sharing one says nothing of the sense: "the collapse of a star" in a
+     # black hole's definition next to "gravitational field" is not "someone dazzlingly skilled in any field"
+     "field", "region", "area", "part", "body", "form", "kind", "type", "thing", "person", "people", "someone",
+     "something", "used", "large", "small", "high", "low", "extremely", "resulting", "many", "other", "made",
+     "make", "time", "way", "world", "especially", "usually", "often", "various", "specific", "general",
+     "second", "first", "new"]
 )
 
 

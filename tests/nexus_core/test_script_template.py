@@ -124,6 +124,8 @@ def test_a_short_prompt_is_narrated_with_what_the_lexicon_knows(prompt: str, fac
         ("How to make sourdough bread", "money"),  # "dough" is not slang for money ("bread" is, too)
         ("Tea ceremonies in Japan", "very old person"),  # "an ancient ritual": an adjective
         ("Tea ceremonies in Japan", "act of consuming"),  # "drinking tea": an action, not a thing to explain
+        # "the collapse of a star" closes the definition: the celestial body, though "field" is in another sense
+        ("A 30-second explainer on black holes, cinematic music", "dazzlingly skilled"),
     ],
 )
 def test_a_word_is_never_explained_in_a_sense_the_prompt_does_not_mean(prompt: str, wrong: str) -> None:
