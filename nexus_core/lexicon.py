@@ -56,6 +56,7 @@ def _clean_name(word: str) -> str:
     return re.sub(r"\(\w+\)$", "", word).replace("_", " ")
 
 
+PERSON_FILE = 18  # WordNet's lexicographer file noun.person
 AMBIGUOUS_SENSES = 3  # a word with this many senses or more is left unsaid when its context picks none
 _CONTEXT_STOP = frozenset(
     ["the", "and", "for", "with", "from", "that", "which", "this", "these", "those", "its", "are", "was", "were",
@@ -116,10 +117,15 @@ class WordNet:
         candidates = [key, self._exceptions.get(key, "")]
         if key.endswith("ies"):
             candidates.append(key[:-3] + "y")
-        if key.endswith("es"):
+        # "-es" is the plural ending after s, x, z, ch, sh and o ("volcanoes"); else it is "-e" + "s" ("miles"
+        # is a mile, not a mil)
+        es_plural = key.endswith(("ses", "xes", "zes", "ches", "shes", "oes"))
+        if key.endswith("es") and es_plural:
             candidates.append(key[:-2])
         if key.endswith("s") and not key.endswith("ss"):
             candidates.append(key[:-1])
+        if key.endswith("es") and not es_plural:
+            candidates.append(key[:-2])
         if key.endswith("'s"):
             candidates.append(key[:-2])
         return next((c for c in candidates if c and c in self._index), None)
@@ -149,12 +155,17 @@ class WordNet:
         senses, offsets = self._index[lemma]
         return self.entry_at(offsets[0], lemma=lemma, senses=senses)
 
-    def sense(self, phrase: str, context: frozenset[str], *, ambiguous_from: int = AMBIGUOUS_SENSES) -> LexEntry | None:
+    def sense(
+        self, phrase: str, context: frozenset[str], *, ambiguous_from: int = AMBIGUOUS_SENSES,
+        prefer_things: bool = False,
+    ) -> LexEntry | None:
         """The noun sense of a phrase that its context speaks of: the one whose definition shares the most
         words with the context (a simplified Lesk), the first sense on a tie. None when the phrase has
         `ambiguous_from` senses or more and none shares a word: "jazz" in "jazz music in New Orleans" is the genre,
         not "empty rhetoric"; "landing" in "the Apollo 11 moon landing" is left unsaid rather than called "a
-        platform in a staircase". WordNet orders equally rare senses arbitrarily, so the first is no safe bet."""
+        platform in a staircase". WordNet orders equally rare senses arbitrarily, so the first is no safe bet.
+        `prefer_things`: a sense that is not a person wins a tie against one that is ("whales": the animal, not
+        "a very large person", WordNet's first)."""
         lemma = self.lemma(phrase)
         if lemma is None:
             return None
@@ -170,8 +181,15 @@ class WordNet:
         # of two senses the first (the more usual one) gives way only to a clear winner: "France" in "the French
         # Revolution" is the republic, though "French writer" (Anatole France) shares a word
         margin = 1 if senses >= AMBIGUOUS_SENSES else 2
-        chosen = offsets[best] if overlaps[best] - overlaps[0] >= margin else offsets[0]
-        return self.entry_at(chosen, lemma=lemma, senses=senses)
+        chosen = best if overlaps[best] - overlaps[0] >= margin else 0
+        if prefer_things and self._lexfile(offsets[chosen]) == PERSON_FILE:
+            chosen = next((k for k in range(senses) if overlaps[k] == overlaps[chosen]
+                           and self._lexfile(offsets[k]) != PERSON_FILE), chosen)
+        return self.entry_at(offsets[chosen], lemma=lemma, senses=senses)
+
+    def _lexfile(self, offset: str) -> int:
+        """The lexicographer file of a sense (18: noun.person, 05: noun.animal, ...)."""
+        return int(self._line(offset).split(" ", 2)[1])
 
     def broader(self, entry: LexEntry) -> LexEntry | None:
         """The entry's more general term, named by the synonym its definition uses: a volcano is "a fissure

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from nexus_core import prompts
-from nexus_core.lexicon import LexEntry, WordNet, context_words
+from nexus_core.lexicon import AMBIGUOUS_SENSES, LexEntry, WordNet, context_words
 from nexus_core.media.timeline import VOICE_LEAD_S
 from nexus_core.models import CameraAngle, Scenario, Scene, VideoRequest
 from nexus_core.narration import (
@@ -183,7 +183,9 @@ _QUOTED_EXAMPLE = re.compile(r'"[^"]*"')
 # Words a definition leans on that say nothing by themselves when explained ("a kind of ...").
 _COMMON = (
     "kind type form part member piece area region place person people thing something way use number amount "
-    "group set body state act process time period one"
+    "group set body state act process time period one "
+    # units and spans: "4,000 miles" needs no definition of a mile (and Lesk would find the Roman one)
+    "mile kilometer kilometre meter metre yard foot inch pound ton century decade year month week day hour minute"
 )
 _COMMON_DEFINING = frozenset(_COMMON.split())
 _QUESTION_WORDS = frozenset(["how", "why", "what", "when", "where", "who", "which"])
@@ -232,6 +234,17 @@ def _focus_of(sentence: str, phrases: Sequence[str]) -> str | None:
     return next((p for p in phrases if p.lower() in low), None)
 
 
+def _prompt_sense(lexicon: WordNet, run: str, prompt: str) -> LexEntry | None:
+    """The sense of a noun the prompt names. A name (capitalized) is its first sense when the prompt says no
+    more ("Paris": the capital of France); a common noun with several senses needs the prompt to say which,
+    and prefers a thing to a person ("whales": the animal, not "a very large person")."""
+    first = lexicon.entry(run)
+    # capitalized mid-sentence, or a name in the dictionary too ("Paris ...", but not "Whales and ...")
+    named = run[:1].isupper() and (prompt.find(run) > 0 or (first is not None and first.is_proper))
+    return lexicon.sense(run, context_words(prompt), ambiguous_from=MAX_CLOSING_SENSES + 1 if named else
+                         AMBIGUOUS_SENSES, prefer_things=not named)
+
+
 def _fact_candidates(
     subject: PromptSubject, prompt: str, lexicon: WordNet, vocab: _Vocabulary
 ) -> list[tuple[str, str]]:
@@ -259,7 +272,7 @@ def _fact_candidates(
                     numbered = following.isdigit()  # "Apollo 11", "Boeing 747": a mission, a model, not the name
                     if senses > 4 or lexicon.other_senses(run) >= senses or framing or modifier or numbered:
                         continue  # "work", "red", "a tour of", "bicycle (gears)": not what the video is about
-                    entry = lexicon.sense(run, context_words(prompt))
+                    entry = _prompt_sense(lexicon, run, prompt)
                     written_as_name = run[:1].isupper() and prompt.find(run) > 0
                     if entry is None or (written_as_name and not entry.is_proper and senses > 1):
                         continue
@@ -280,7 +293,7 @@ def lexicon_facts(
     said: set[str] = set()
     context = context_words(prompt)
     for run, lemma in _fact_candidates(subject, prompt, lexicon, vocab):
-        entry = lexicon.sense(run, context)
+        entry = _prompt_sense(lexicon, run, prompt)
         if entry is None or lemma in said:
             continue
         said.add(lemma)
@@ -379,7 +392,7 @@ def _question(subject: PromptSubject, prompt: str, lexicon: WordNet | None, voca
     if not candidates:
         return None
     run, _ = candidates[0]
-    entry = lexicon.sense(run, context_words(prompt))
+    entry = _prompt_sense(lexicon, run, prompt)
     if entry is None:
         return None
     if entry.lifetime:

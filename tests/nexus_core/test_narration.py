@@ -73,6 +73,8 @@ def test_wordnet_entries_read_from_the_database() -> None:
     hole = wordnet.entry("black holes")
     assert hole is not None and hole.name == "black hole" and "collapse of a star" in hole.gloss
     assert wordnet.lemma("honeybees") == "honeybee" and wordnet.lemma("no such thing here") is None
+    assert [wordnet.lemma(w) for w in ("miles", "volcanoes", "churches", "games")] == ["mile", "volcano", "church",
+                                                                                       "game"]
     assert wordnet.other_senses("work") > wordnet.other_senses("honeybee")
 
 

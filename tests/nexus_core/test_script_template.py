@@ -105,6 +105,8 @@ def test_title_and_visuals_come_from_the_prompt() -> None:
         # the sense the prompt speaks of, not WordNet's first ("empty rhetoric", "a reactionary politician")
         ("Jazz music in New Orleans", "Jazz is a genre of popular music that originated in New Orleans"),
         ("The French Revolution", "Bourbon is a member of the European royal family that ruled France."),
+        ("Whales and their songs", "A whale is any of the larger cetacean mammals"),  # not "a very large person"
+        ("A short tour of Paris", "Paris is the capital and largest city of France."),  # a name: its first sense
     ],
 )
 def test_a_short_prompt_is_narrated_with_what_the_lexicon_knows(prompt: str, fact: str) -> None:
@@ -124,6 +126,8 @@ def test_a_short_prompt_is_narrated_with_what_the_lexicon_knows(prompt: str, fac
         ("How to make sourdough bread", "money"),  # "dough" is not slang for money ("bread" is, too)
         ("Tea ceremonies in Japan", "very old person"),  # "an ancient ritual": an adjective
         ("Tea ceremonies in Japan", "act of consuming"),  # "drinking tea": an action, not a thing to explain
+        ("The Silk Road", "Roman unit"),  # "4,000 miles" needs no mile explained
+        ("The Silk Road", "Cypriot monetary unit"),  # "miles" is a mile, not a mil
         # "the collapse of a star" closes the definition: the celestial body, though "field" is in another sense
         ("A 30-second explainer on black holes, cinematic music", "dazzlingly skilled"),
     ],

@@ -53,6 +53,8 @@ def test_a_scene_gets_the_illustration_its_words_name(words: list[str], hero: st
         (["Antarctica"], "penguin"),  # no polar bears in the south
         (["The French Revolution"], "globe showing europe africa"),  # not the croissant, not a postal horn
         (["The water cycle"], "cloud with rain"),  # not a motor scooter
+        (["Saturn's rings"], "ringed planet"),  # not a diamond ring
+        (["The northern lights"], "night with stars"),
     ],
 )
 def test_prompts_that_once_showed_the_wrong_thing(words: list[str], hero: str) -> None:
