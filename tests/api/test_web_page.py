@@ -6,8 +6,6 @@ Screenshots of each step go to $NEXUS_TEST_ARTIFACTS/web (default tests/.artifac
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,12 +14,9 @@ import httpx
 import pytest
 
 from tests.api.support import API, SHORT, ApiServer, Keys, make_settings, new_user
+from tests.browser import chromium, screenshots
 
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 PHASES = ["script", "assets", "compositing", "rendering", "encoding", "finalization"]
 XSS = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"> Robots dancing at night'
 
@@ -52,15 +47,8 @@ PAGE_STATE = """() => ({
 
 @pytest.fixture(scope="module")
 def playwright_browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is installed by scripts/test-extras.sh")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("no Chromium at /usr/bin/chromium: scripts/test-extras.sh installs Debian's chromium")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")
@@ -78,11 +66,7 @@ def local_api(
 
 @pytest.fixture(scope="module")
 def shots() -> Path:
-    folder = Path(os.environ.get("NEXUS_TEST_ARTIFACTS") or REPO / "tests" / ".artifacts") / "web"
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.png"):
-        old.unlink()
-    return folder
+    return screenshots("web")
 
 
 def _text(page: Any, selector: str) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -37,12 +36,10 @@ from nexus_core.catalog import Catalog, VideoRecord
 from nexus_core.models import VideoStatus
 from nexus_core.run_tags import SOURCE_TAG, USER_TAG
 from nexus_core.settings import NexusSettings
+from tests.browser import chromium, screenshots
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 UI_START_S = 180.0  # dagster dev loads the code location in two processes: ~30 s on a busy 2-core machine
 UI_WAIT_MS = 30_000  # a page, a dialog, a toast (Playwright's expect waits 5 s unless told)
 RUN_DONE_MS = 180_000
@@ -166,24 +163,13 @@ def finished_video(ui_settings: NexusSettings, nexus_ui: NexusUi) -> VideoRecord
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is installed by scripts/test-extras.sh")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("no Chromium at /usr/bin/chromium: scripts/test-extras.sh installs Debian's chromium")
-    with sync_api.sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")
 def shots() -> Path:
-    folder = Path(os.environ.get("NEXUS_TEST_ARTIFACTS") or REPO / "tests" / ".artifacts") / "ui"
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.png"):
-        old.unlink()
-    return folder
+    return screenshots("ui")
 
 
 def test_rematerializing_renditions_from_the_ui_keeps_the_video_completed(
