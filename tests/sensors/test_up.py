@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 
 import pytest
-from confluent_kafka.admin import AdminClient
 
 from nexus_cli.main import build_parser
-from nexus_core.kafka_settings import KafkaSettings
 from nexus_core.settings import NexusSettings
-from tests.sensors.support import TANSU, free_port
+from tests.sensors.support import TANSU, broker_topics, free_port, start_nexus_up_broker
 
 
 def test_up_is_a_subcommand() -> None:
@@ -27,19 +22,13 @@ def test_up_starts_the_broker_with_topics_and_stops_on_sigterm(nexus_settings: N
     if not TANSU.exists():
         pytest.skip("the Tansu broker is not installed")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}
-    proc = subprocess.Popen([sys.executable, "-m", "nexus_cli.main", "up", "--no-ui", "--no-api", "--kafka-port",
-                             str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = start_nexus_up_broker(port)
     try:
         deadline = time.monotonic() + 30
         topics: set[str] = set()
         while time.monotonic() < deadline and "video.generation.requests" not in topics:
             time.sleep(0.3)
-            try:
-                admin = AdminClient(KafkaSettings(bootstrap_servers=f"127.0.0.1:{port}").client_config())
-                topics = set(admin.list_topics(timeout=1).topics)
-            except Exception:
-                continue
+            topics = broker_topics(port)
         assert {"video.generation.requests", "video.generation.events", "video.generation.cancel",
                 "user.notifications"} <= topics
         proc.send_signal(signal.SIGTERM)

@@ -5,18 +5,14 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
-from confluent_kafka.admin import AdminClient
 
 from nexus_cli.up import Restarts
-from nexus_core.kafka_settings import KafkaSettings
 from nexus_core.settings import NexusSettings
-from tests.sensors.support import TANSU, free_port
+from tests.sensors.support import TANSU, broker_topics, free_port, start_nexus_up_broker
 
 TOPICS = {"video.generation.requests", "video.generation.events", "video.generation.cancel", "user.notifications"}
 
@@ -26,14 +22,6 @@ def test_restart_delays_double_up_to_a_cap_and_reset_after_a_healthy_run() -> No
     assert [restarts.next_delay(1.0) for _ in range(5)] == [1.0, 2.0, 4.0, 8.0, 8.0]
     restarts.started_at = 100.0
     assert restarts.next_delay(200.0) == 1.0  # it stayed up for 100 s: start over
-
-
-def _topics(port: int) -> set[str]:
-    try:
-        admin = AdminClient(KafkaSettings(bootstrap_servers=f"127.0.0.1:{port}").client_config())
-        return set(admin.list_topics(timeout=1).topics)
-    except Exception:
-        return set()
 
 
 def _wait(predicate, timeout_s: float, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -48,16 +36,14 @@ def test_a_killed_broker_is_restarted_with_its_topics(nexus_settings: NexusSetti
     if not TANSU.exists():
         pytest.skip("the Tansu broker is not installed")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}
-    proc = subprocess.Popen([sys.executable, "-m", "nexus_cli.main", "up", "--no-ui", "--no-api", "--kafka-port",
-                             str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = start_nexus_up_broker(port, text=True)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
     reader.start()
     try:
         _wait(lambda: any("pid" in line for line in lines), 30, "the broker's pid")
         first_pid = int(re.search(r"pid (\d+)", next(line for line in lines if "pid" in line)).group(1))  # type: ignore[union-attr]
-        _wait(lambda: _topics(port) >= TOPICS, 30, "the topics")
+        _wait(lambda: broker_topics(port) >= TOPICS, 30, "the topics")
         os.kill(first_pid, signal.SIGKILL)  # a crash
         _wait(lambda: any("broker restarted" in line for line in lines), 30, "the restart")
         assert proc.poll() is None, "nexus up stopped with the broker"
@@ -65,7 +51,7 @@ def test_a_killed_broker_is_restarted_with_its_topics(nexus_settings: NexusSetti
         assert re.search(r"broker exited with code -9 .*restarting it in 1 s \(attempt 1\)", said), said
         new_pid = int(re.search(r"broker restarted \(pid (\d+)\)", said).group(1))  # type: ignore[union-attr]
         assert new_pid != first_pid
-        _wait(lambda: _topics(port) >= TOPICS, 10, "the topics on the new broker")
+        _wait(lambda: broker_topics(port) >= TOPICS, 10, "the topics on the new broker")
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
     finally:
