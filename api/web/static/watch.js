@@ -58,14 +58,8 @@ export class Watcher {
     const controller = new AbortController();
     this.controller = controller;
     const { signal } = controller;
-    let video;
-    try {
-      video = await this.client.get(`videos/${encodeURIComponent(videoId)}`, { signal });
-    } catch (err) {
-      if (!signal.aborted) this.onError(err);
-      return;
-    }
-    this.video = video;
+    const video = await this.load(videoId, signal);
+    if (!video) return;
     setText($("#progress-prompt"), video.request.prompt);
     this.apply({ status: video.status, phase: video.phase, percent: video.percent });
     this.startClock();
@@ -178,15 +172,20 @@ export class Watcher {
     }
   }
 
-  async finish(videoId, signal) {
-    let video;
+  /** The video's record, kept as this.video; null (the error shown unless aborted) when it cannot be read. */
+  async load(videoId, signal) {
     try {
-      video = await this.client.get(`videos/${encodeURIComponent(videoId)}`, { signal });
+      this.video = await this.client.get(`videos/${encodeURIComponent(videoId)}`, { signal });
+      return this.video;
     } catch (err) {
       if (!signal.aborted) this.onError(err);
-      return;
+      return null;
     }
-    this.video = video;
+  }
+
+  async finish(videoId, signal) {
+    const video = await this.load(videoId, signal);
+    if (!video) return;
     this.apply({ status: video.status, phase: video.phase, percent: video.percent, error: video.error });
     setText($("#elapsed"), clock((Date.parse(video.completed_at || video.updated_at) - Date.parse(video.created_at)) / 1000));
     if (video.status === "CANCELLED") {
